@@ -1,0 +1,719 @@
+"""Loading and validating frontdesk's one TOML configuration file.
+
+Where the file is: the path given (``--config``), else ``$FRONTDESK_CONFIG`` (empty counts as
+unset), else ``config.toml`` in the user config directory (platformdirs). A missing file at the
+default location means "all defaults" (frontdesk works unconfigured); a missing file that was
+named explicitly is an error. Every problem raises ConfigError, whose text is one line:
+``FILE: KEY: problem (expected …)``.
+
+Decisions users can rely on:
+
+- Unknown keys are errors everywhere (a typo must not silently mean "default").
+- Secrets never go in the file: a key named ``password``, ``pass``, ``passwd``, ``secret``,
+  ``token`` or ending in ``_password``/``_pass``/``_secret``/``_token`` is rejected wherever it is.
+- Strings are stripped; an empty string is an error, not "unset" (leave the key out instead).
+  Email addresses, domains, choices, day names and areas are case-insensitive and stored lower-cased.
+- ``[imap]``/``[smtp]``: ``port`` defaults by ``security`` (IMAP 993 tls, 143 otherwise; SMTP 465
+  tls, 587 starttls, 25 none). ``username`` defaults to ``[support].address``. ``auth = "oauth2"``
+  requires ``oauth2_token_command`` (access tokens expire within the hour, so a stored one would go
+  stale); a command belonging to the other auth method is an error rather than silently ignored.
+  Without a command, the password is looked up in the system keyring by the mail layer.
+- ``[sla.policies.NAME]``: every policy is the built-in handbook policy (DEFAULT_POLICY) plus what
+  its own table says. A missing ``sev1``/``sev2`` table, or a missing ``response``/``resolution``
+  key, keeps the handbook value; ``"none"`` means "no target". Policies never inherit from each
+  other, so editing one customer's contract cannot shift another's. ``standard`` always exists and
+  may be overridden the same way. ``pause_while_waiting`` per policy defaults to
+  ``[sla].pause_while_waiting`` (default true).
+- ``[[customers]]``: ``deployment`` is ``"self-hosted"``, ``"managed"`` (the handbook's two kinds)
+  or ``"other"``. A customer without ``policy`` uses ``[sla].default_policy``. Names are unique
+  (ignoring case) and so are domains across all customers. An address matches a customer by its
+  domain or any subdomain of it; the most specific domain wins.
+- ``[notify]``: ``slack_webhook`` (an https URL; the URL itself is a credential, so prefer
+  ``slack_webhook_command``, which prints the URL) — one or the other, not both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+from email.utils import parseaddr
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import platformdirs
+
+from .sla import DEFAULT_POLICY, BusinessCalendar, Duration, Policy, Targets, parse_duration
+
+ENV_VAR = "FRONTDESK_CONFIG"
+
+Security = Literal["tls", "starttls", "none"]
+Auth = Literal["password", "oauth2"]
+Deployment = Literal["self-hosted", "managed", "other"]
+
+
+# --- the result ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SupportConfig:
+    address: str | None = None  # the support mailbox; None: not configured yet
+    display_name: str = "Support"
+    rep_name: str = "frontdesk"  # the person on rotation; load_config defaults it to $USER
+    rep_email: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """An IMAP or SMTP server. `folder`/`sent_folder` are IMAP-only (None for SMTP)."""
+
+    host: str
+    port: int
+    security: Security = "tls"
+    username: str | None = None
+    folder: str | None = None
+    sent_folder: str | None = None
+    auth: Auth = "password"
+    password_command: str | None = None
+    oauth2_token_command: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class CustomerConfig:
+    name: str
+    domains: tuple[str, ...] = ()
+    deployment: Deployment | None = None
+    policy: str | None = None  # None: the default policy
+    account_executive: str | None = None
+
+
+@dataclass(frozen=True)
+class OwnerConfig:
+    name: str
+    email: str
+    team: str | None = None
+    areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    slack_webhook: str | None = None
+    slack_webhook_command: str | None = None
+
+
+@dataclass(frozen=True)
+class SlaConfig:
+    at_risk_fraction: float = 0.2
+    default_policy: str = DEFAULT_POLICY.name
+    policies: Mapping[str, Policy] = field(
+        default_factory=lambda: MappingProxyType({DEFAULT_POLICY.name: DEFAULT_POLICY})
+    )
+
+    def policy_for(self, customer: CustomerConfig | None) -> Policy:
+        """The customer's own policy, else the default one (also for unknown senders)."""
+        name = customer.policy if customer is not None and customer.policy else self.default_policy
+        return self.policies[name]
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None  # the file read; None when running on defaults
+    support: SupportConfig
+    imap: ServerConfig | None
+    smtp: ServerConfig | None
+    calendar: BusinessCalendar
+    sla: SlaConfig
+    customers: tuple[CustomerConfig, ...]
+    owners: tuple[OwnerConfig, ...]
+    notify: NotifyConfig
+
+    def customer_for_email(self, email: str) -> CustomerConfig | None:
+        """The customer whose domain is the address's domain or a parent of it (most specific)."""
+        labels = _domain_of(email).split(".")
+        for i in range(len(labels)):
+            if (customer := self._customers_by_domain.get(".".join(labels[i:]))) is not None:
+                return customer
+        return None
+
+    def owner_for_email(self, email: str) -> OwnerConfig | None:
+        address = parseaddr(email)[1].strip().lower()
+        return next((owner for owner in self.owners if owner.email == address), None)
+
+    @cached_property
+    def _customers_by_domain(self) -> dict[str, CustomerConfig]:
+        return {domain: c for c in self.customers for domain in c.domains}
+
+
+class ConfigError(Exception):
+    """A configuration problem, told in one line: ``FILE: KEY: problem (expected …)``."""
+
+    def __init__(self, path: Path | None, message: str, key: str = "") -> None:
+        self.path, self.key, self.message = path, key, message
+        parts = (str(path) if path is not None else "configuration", key, message)
+        # One line whatever the parts hold: the CLI prints it as the reason on stderr.
+        super().__init__(" ".join(": ".join(p for p in parts if p).splitlines()))
+
+
+# --- finding and reading the file ---------------------------------------------------------------
+
+
+def default_config_path() -> Path:
+    return platformdirs.user_config_path("frontdesk", appauthor=False) / "config.toml"
+
+
+def default_config(*, environ: Mapping[str, str] = os.environ) -> Config:
+    """The configuration frontdesk runs on when there is no file."""
+    return _build({}, None, environ)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] = os.environ
+) -> Config:
+    """Read and validate the configuration; ConfigError tells what to fix."""
+    chosen, origin = _locate(path, environ)
+    try:
+        raw = _read_toml(chosen)
+    except FileNotFoundError:
+        if origin is None:  # nobody asked for this file: run on defaults
+            return default_config(environ=environ)
+        raise ConfigError(chosen, f"config file not found{origin}") from None
+    try:
+        return _build(raw, chosen, environ)
+    except _Invalid as err:
+        raise ConfigError(chosen, err.message, err.key) from None
+
+
+def _locate(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> tuple[Path, str | None]:
+    """The file to read and how it was named (None: the default location)."""
+    if path is not None:
+        return Path(path).expanduser(), ""
+    if environ.get(ENV_VAR):
+        return Path(environ[ENV_VAR]).expanduser(), f" (named by ${ENV_VAR})"
+    return default_config_path(), None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """Parse the file; FileNotFoundError passes through so the caller can decide what it means."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        raise ConfigError(path, "is a directory (expected a TOML file)") from None
+    except OSError as err:
+        raise ConfigError(path, f"cannot read the file: {err.strerror or err}") from None
+    try:
+        text = data.decode("utf-8-sig")  # tolerate the BOM some Windows editors write
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ConfigError(path, f"not valid UTF-8 at line {line} (expected a UTF-8 text file)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(path, f"invalid TOML: {err}") from None
+
+
+# --- validation machinery -----------------------------------------------------------------------
+
+# A converter checks one value found at `key` (a dotted path) and returns it in its final form.
+Convert = Callable[[Any, str], Any]
+T = TypeVar("T")
+
+
+class _Invalid(Exception):
+    """A problem at one key; load_config adds the file name."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(key, message)
+        self.key, self.message = key, message
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _join(key: str, name: str) -> str:
+    """`key.name`, quoting `name` the way TOML would if it is not a bare key."""
+    part = name if _BARE_KEY.fullmatch(name) else json.dumps(name)
+    return f"{key}.{part}" if key else part
+
+
+def _short(text: str, limit: int = 40) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
+
+
+# datetime before date: a TOML date-time is a Python date too.
+_TOML_KINDS = (
+    (datetime, "a date-time"), (date, "a date"), (time, "a time"), (list, "an array"), (dict, "a table")
+)
+
+
+def _describe(value: Any) -> str:
+    """The TOML type of a value, for "expected X, got Y"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {_short(value)}"
+    return next((name for kind, name in _TOML_KINDS if isinstance(value, kind)), type(value).__name__)
+
+
+def _expect(value: Any, kinds: type | tuple[type, ...], what: str, key: str) -> Any:
+    allowed = kinds if isinstance(kinds, tuple) else (kinds,)
+    # bool is an int in Python but not in TOML: `port = true` must not pass as 1.
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        raise _Invalid(key, f"expected {what}, got {_describe(value)}")
+    return value
+
+
+def _read_table(
+    value: Any, key: str, schema: Mapping[str, Convert], required: Collection[str] = ()
+) -> dict[str, Any]:
+    """The converted values of the keys present; leaving a key out means "use the default"."""
+    table = _table(value, key)
+    for name in table:
+        if name not in schema:
+            raise _Invalid(_join(key, name), f"unknown key ({_suggest(name, schema)})")
+    for name in required:
+        if name not in table:
+            raise _Invalid(_join(key, name), "required key is missing")
+    return {name: schema[name](item, _join(key, name)) for name, item in table.items()}
+
+
+def _suggest(name: str, allowed: Iterable[str]) -> str:
+    allowed = list(allowed)
+    close = difflib.get_close_matches(name, allowed, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}allowed keys: {', '.join(allowed)}"
+
+
+def _require_unique(
+    entries: Iterable[tuple[str, str]], what: str, normalize: Callable[[str], Hashable] = str
+) -> None:
+    """Each entry is (key, value); a value seen before is an error at its second key."""
+    seen: dict[Hashable, str] = {}
+    for key, value in entries:
+        first = seen.setdefault(normalize(value), key)
+        if first != key:
+            raise _Invalid(key, f"duplicate {what} {_short(value)} (already given at {first})")
+
+
+def _indexed(key: str, values: Iterable[T]) -> Iterable[tuple[str, T]]:
+    return ((f"{key}[{i}]", value) for i, value in enumerate(values))
+
+
+# --- converters for single values ---------------------------------------------------------------
+
+
+def _table(value: Any, key: str) -> dict[str, Any]:
+    return _expect(value, dict, "a table", key)
+
+
+def _bool(value: Any, key: str) -> bool:
+    return _expect(value, bool, "true or false", key)
+
+
+def _text(value: Any, key: str) -> str:
+    text = _expect(value, str, "a string", key).strip()
+    if not text:
+        raise _Invalid(key, "empty string (expected a value, or leave the key out)")
+    return text
+
+
+def _lower(value: Any, key: str) -> str:
+    return _text(value, key).lower()
+
+
+def _one_of(*choices: str) -> Convert:
+    def convert(value: Any, key: str) -> str:
+        text = _lower(value, key)
+        if text not in choices:
+            listed = ", ".join(f'"{c}"' for c in choices)
+            raise _Invalid(key, f"unknown value {_short(text)} (expected one of {listed})")
+        return text
+
+    return convert
+
+
+def _matching(pattern: re.Pattern[str], noun: str, example: str) -> Convert:
+    def convert(value: Any, key: str) -> str:
+        text = _lower(value, key)
+        if not pattern.fullmatch(text):
+            raise _Invalid(key, f"invalid {noun} {_short(text)} (expected {example})")
+        return text
+
+    return convert
+
+
+def _list_of(item: Convert, what: str) -> Convert:
+    def convert(value: Any, key: str) -> tuple[Any, ...]:
+        return tuple(item(v, k) for k, v in _indexed(key, _expect(value, list, what, key)))
+
+    return convert
+
+
+def _number_in(low: float, high: float | None, what: str) -> Convert:
+    """A number strictly between `low` and `high` (no upper bound when None)."""
+
+    def convert(value: Any, key: str) -> float:
+        number = _expect(value, (int, float), what, key)
+        if not (math.isfinite(number) and low < number and (high is None or number < high)):
+            raise _Invalid(key, f"out of range: {number} (expected {what})")
+        return float(number)
+
+    return convert
+
+
+def _port(value: Any, key: str) -> int:
+    port = _expect(value, int, "a port number from 1 to 65535", key)
+    if not 1 <= port <= 65535:
+        raise _Invalid(key, f"out of range: {port} (expected a port number from 1 to 65535)")
+    return port
+
+
+def _https_url(value: Any, key: str) -> str:
+    url = _text(value, key)
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc:
+        # Not echoed: a webhook URL is a credential.
+        raise _Invalid(key, "invalid URL (expected an https:// URL such as https://hooks.slack.com/…)")
+    return url
+
+
+def _timezone(value: Any, key: str) -> ZoneInfo:
+    name = _text(value, key)
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # unknown key, malformed key, a directory like "America"
+        expected = "expected an IANA name such as Europe/Berlin"
+        raise _Invalid(key, f"unknown time zone {name!r} ({expected})") from None
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = datetime.weekday()
+_day_names = _list_of(_one_of(*_DAYS), 'a list of days such as ["mon", "tue"]')
+
+
+def _workdays(value: Any, key: str) -> frozenset[int]:
+    names = _day_names(value, key)
+    if not names:
+        raise _Invalid(key, 'empty list (expected at least one day, such as ["mon", "tue"])')
+    _require_unique(_indexed(key, names), "day")
+    return frozenset(_DAYS.index(name) for name in names)
+
+
+_HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+_DAY_MINUTES = 24 * 60
+
+
+def _minutes(hours: str, minutes: str) -> int | None:
+    """Minutes since midnight for HH:MM, 24:00 included; None when not a clock time."""
+    h, m = int(hours), int(minutes)
+    total = h * 60 + m
+    return total if m < 60 and total <= _DAY_MINUTES else None
+
+
+def _hours(value: Any, key: str) -> tuple[time, time | None]:
+    """'09:00-17:00' -> (start, end); an end of 24:00 is None, as BusinessCalendar wants."""
+    text = _text(value, key)
+    if match := _HOURS.fullmatch(text):
+        start, end = _minutes(match[1], match[2]), _minutes(match[3], match[4])
+        if start is not None and end is not None and start < end:
+            return time(*divmod(start, 60)), None if end == _DAY_MINUTES else time(*divmod(end, 60))
+    raise _Invalid(
+        key,
+        f'invalid hours {_short(text)} (expected "HH:MM-HH:MM" with the start before the end, '
+        'such as "09:00-17:00"; the end may be "24:00")',
+    )
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date(value: Any, key: str) -> date:
+    """A TOML local date, or the same written as a string."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    text = _expect(value, str, "a date such as 2026-12-25", key).strip()
+    if _ISO_DATE.fullmatch(text):
+        with contextlib.suppress(ValueError):  # e.g. 2026-02-30
+            return date.fromisoformat(text)
+    raise _Invalid(key, f"invalid date {_short(text)} (expected YYYY-MM-DD such as 2026-12-25)")
+
+
+def _holidays(value: Any, key: str) -> frozenset[date]:
+    return frozenset(_list_of(_date, "a list of dates such as [2026-12-25]")(value, key))
+
+
+def _target(value: Any, key: str) -> Duration | None:
+    """A target duration or "none". The one place that calls parse_duration."""
+    text = _expect(value, str, 'a duration such as "24h" or "5bd", or "none"', key).strip()
+    if text.lower() == "none":
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise _Invalid(key, f'{err} (or "none" for no target)') from None
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+{_LABEL}")
+_EMAIL = re.compile(rf"[^@\s<>()\[\],;:\"]+@{_DOMAIN.pattern}")
+_domain = _matching(_DOMAIN, "domain", "a domain name such as example.com")
+_email = _matching(_EMAIL, "email address", "an address such as support@example.com")
+
+
+def _domain_of(email: str) -> str:
+    address = parseaddr(email)[1].strip().lower()
+    return address.rpartition("@")[2].rstrip(".") if "@" in address else ""
+
+
+# --- sections -----------------------------------------------------------------------------------
+
+
+def _record(cls: Callable[..., T], schema: Mapping[str, Convert], required: Collection[str] = ()) -> Convert:
+    """A table read straight into a dataclass whose defaults fill what the table leaves out."""
+    return lambda value, key: cls(**_read_table(value, key, schema, required))
+
+
+_SUPPORT_KEYS: dict[str, Convert] = {
+    "address": _email,
+    "display_name": _text,
+    "rep_name": _text,
+    "rep_email": _email,
+}
+
+
+def _support(value: Any, key: str, environ: Mapping[str, str]) -> SupportConfig:
+    given = _read_table(value, key, _SUPPORT_KEYS)
+    given.setdefault("rep_name", environ.get("USER") or environ.get("USERNAME") or "frontdesk")
+    return SupportConfig(**given)
+
+
+_SERVER_KEYS: dict[str, Convert] = {
+    "host": _text,
+    "port": _port,
+    "security": _one_of("tls", "starttls", "none"),
+    "username": _text,
+    "auth": _one_of("password", "oauth2"),
+    "password_command": _text,
+    "oauth2_token_command": _text,
+    "timeout": _number_in(0, None, "a number of seconds greater than 0"),
+}
+_IMAP_KEYS: dict[str, Convert] = {**_SERVER_KEYS, "folder": _text, "sent_folder": _text}
+_PROTOCOLS: dict[str, tuple[dict[str, Convert], dict[str, Any], dict[str, int]]] = {
+    # protocol: (keys, defaults beyond ServerConfig's, port by security)
+    "imap": (_IMAP_KEYS, {"folder": "INBOX"}, {"tls": 993, "starttls": 143, "none": 143}),
+    "smtp": (_SERVER_KEYS, {}, {"tls": 465, "starttls": 587, "none": 25}),
+}
+_AUTH_COMMANDS = {"password": "password_command", "oauth2": "oauth2_token_command"}
+
+
+def _check_auth(given: Mapping[str, Any], key: str) -> None:
+    auth = given.get("auth", "password")
+    for method, command in _AUTH_COMMANDS.items():
+        if method != auth and command in given:
+            fix = f'remove it or set auth = "{method}"'
+            raise _Invalid(f"{key}.{command}", f'only used with auth = "{method}" ({fix})')
+    if auth == "oauth2" and "oauth2_token_command" not in given:
+        raise _Invalid(
+            f"{key}.oauth2_token_command",
+            'required with auth = "oauth2" (expected a command that prints a fresh access token)',
+        )
+
+
+def _server(protocol: str) -> Convert:
+    keys, defaults, ports = _PROTOCOLS[protocol]
+
+    def convert(value: Any, key: str) -> ServerConfig:
+        given = _read_table(value, key, keys, required=("host",))
+        _check_auth(given, key)
+        given.setdefault("port", ports[given.get("security", "tls")])
+        return ServerConfig(**{**defaults, **given})
+
+    return convert
+
+
+_CALENDAR_KEYS: dict[str, Convert] = {
+    "timezone": _timezone,
+    "workdays": _workdays,
+    "hours": _hours,
+    "holidays": _holidays,
+}
+
+
+def _calendar(value: Any, key: str) -> BusinessCalendar:
+    given = _read_table(value, key, _CALENDAR_KEYS)
+    if "hours" in given:
+        given["start"], given["end"] = given.pop("hours")
+    return BusinessCalendar(**given)
+
+
+_TARGET_KEYS: dict[str, Convert] = {"response": _target, "resolution": _target}
+
+
+def _targets(value: Any, key: str) -> dict[str, Duration | None]:
+    return _read_table(value, key, _TARGET_KEYS)
+
+
+_POLICY_KEYS: dict[str, Convert] = {"sev1": _targets, "sev2": _targets, "pause_while_waiting": _bool}
+
+
+def _policy(value: Any, key: str, name: str, pause_while_waiting: bool) -> Policy:
+    """The handbook policy with this table's targets laid over it (see the module docstring)."""
+    given = _read_table(value, key, _POLICY_KEYS)
+    severities: dict[str, Targets] = {
+        sev: replace(getattr(DEFAULT_POLICY, sev), **given.get(sev, {})) for sev in ("sev1", "sev2")
+    }
+    pause = given.get("pause_while_waiting", pause_while_waiting)
+    return Policy(name=name, pause_while_waiting=pause, **severities)
+
+
+def _known_policy(name: str, key: str, policies: Mapping[str, Policy]) -> None:
+    if name not in policies:
+        known = ", ".join(sorted(policies))
+        raise _Invalid(key, f"unknown policy {_short(name)} (expected one of the defined policies: {known})")
+
+
+_SLA_KEYS: dict[str, Convert] = {
+    "at_risk_fraction": _number_in(0, 1, "a fraction between 0 and 1, such as 0.2"),
+    "default_policy": _text,
+    "pause_while_waiting": _bool,
+    "policies": _table,
+}
+
+
+def _sla(value: Any, key: str) -> SlaConfig:
+    given = _read_table(value, key, _SLA_KEYS)
+    pause = given.pop("pause_while_waiting", True)
+    policies = {DEFAULT_POLICY.name: replace(DEFAULT_POLICY, pause_while_waiting=pause)}
+    for name, table in given.pop("policies", {}).items():
+        policies[name] = _policy(table, _join(f"{key}.policies", name), name, pause)
+    sla = SlaConfig(**given, policies=MappingProxyType(policies))
+    _known_policy(sla.default_policy, f"{key}.default_policy", policies)
+    return sla
+
+
+_CUSTOMER_KEYS: dict[str, Convert] = {
+    "name": _text,
+    "domains": _list_of(_domain, 'a list of domains such as ["example.com"]'),
+    "deployment": _one_of("self-hosted", "managed", "other"),
+    "policy": _text,
+    "account_executive": _text,
+}
+_customer_list = _list_of(
+    _record(CustomerConfig, _CUSTOMER_KEYS, required=("name",)), "an array of tables ([[customers]])"
+)
+
+
+def _customers(value: Any, key: str) -> tuple[CustomerConfig, ...]:
+    customers = _customer_list(value, key)
+    items = list(_indexed(key, customers))
+    _require_unique(((f"{k}.name", c.name) for k, c in items), "customer name", str.casefold)
+    _require_unique((d for k, c in items for d in _indexed(f"{k}.domains", c.domains)), "domain")
+    return customers
+
+
+_OWNER_KEYS: dict[str, Convert] = {
+    "name": _text,
+    "email": _email,
+    "team": _text,
+    "areas": _list_of(_lower, 'a list of strings such as ["kubernetes", "helm"]'),
+}
+_owner_list = _list_of(
+    _record(OwnerConfig, _OWNER_KEYS, required=("name", "email")), "an array of tables ([[owners]])"
+)
+
+
+def _owners(value: Any, key: str) -> tuple[OwnerConfig, ...]:
+    owners = _owner_list(value, key)
+    _require_unique(((f"{k}.email", o.email) for k, o in _indexed(key, owners)), "owner email")
+    return owners
+
+
+_NOTIFY_KEYS: dict[str, Convert] = {"slack_webhook": _https_url, "slack_webhook_command": _text}
+
+
+def _notify(value: Any, key: str) -> NotifyConfig:
+    given = _read_table(value, key, _NOTIFY_KEYS)
+    if len(given) > 1:
+        raise _Invalid(key, "both slack_webhook and slack_webhook_command are set (expected one of them)")
+    return NotifyConfig(**given)
+
+
+# Top-level tables; `support` is read apart because its defaults come from the environment.
+_SECTIONS: dict[str, Convert] = {
+    "support": _table,
+    "imap": _server("imap"),
+    "smtp": _server("smtp"),
+    "business_hours": _calendar,
+    "sla": _sla,
+    "customers": _customers,
+    "owners": _owners,
+    "notify": _notify,
+}
+
+_SECRET_NAMES = frozenset({"password", "pass", "passwd", "secret", "token"})
+_SECRET_SUFFIXES = ("_password", "_pass", "_secret", "_token")
+_SECRET_MESSAGE = (
+    "secrets never go in the config file: use the system keyring, password_command or oauth2_token_command"
+)
+
+
+def _is_secret(name: str, value: Any) -> bool:
+    # Only values: a table called [sla.policies.secret] is a name, not a secret.
+    lowered = name.lower()
+    return not isinstance(value, dict) and (lowered in _SECRET_NAMES or lowered.endswith(_SECRET_SUFFIXES))
+
+
+def _reject_secrets(value: Any, key: str = "") -> None:
+    """Walk the whole document first, so a secret is refused even inside a misspelt table."""
+    if isinstance(value, list):
+        for item_key, item in _indexed(key, value):
+            _reject_secrets(item, item_key)
+    elif isinstance(value, dict):
+        for name, child in value.items():
+            if _is_secret(name, child):
+                raise _Invalid(_join(key, name), _SECRET_MESSAGE)
+            _reject_secrets(child, _join(key, name))
+
+
+def _with_username(server: ServerConfig | None, address: str | None) -> ServerConfig | None:
+    """The login defaults to the support address: the usual case for a shared mailbox."""
+    if server is None or server.username is not None:
+        return server
+    return replace(server, username=address)
+
+
+def _build(raw: Mapping[str, Any], path: Path | None, environ: Mapping[str, str]) -> Config:
+    _reject_secrets(raw)
+    given = _read_table(raw, "", _SECTIONS)
+    support = _support(given.get("support", {}), "support", environ)
+    sla: SlaConfig = given.get("sla", SlaConfig())
+    customers: tuple[CustomerConfig, ...] = given.get("customers", ())
+    for key, customer in _indexed("customers", customers):
+        if customer.policy is not None:
+            _known_policy(customer.policy, f"{key}.policy", sla.policies)
+    return Config(
+        path=path,
+        support=support,
+        imap=_with_username(given.get("imap"), support.address),
+        smtp=_with_username(given.get("smtp"), support.address),
+        calendar=given.get("business_hours", BusinessCalendar()),
+        sla=sla,
+        customers=customers,
+        owners=given.get("owners", ()),
+        notify=given.get("notify", NotifyConfig()),
+    )

@@ -1,0 +1,1 @@
+"""Styles shipped with the frontdesk inbox."""
