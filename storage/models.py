@@ -1,0 +1,164 @@
+"""Peewee models. The schema itself is created and upgraded by migrations.py, not by these classes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from peewee import (
+    AutoField,
+    BlobField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+_STORED_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class UtcDateTimeField(TextField):
+    """Aware UTC datetimes stored as fixed-width text, so text order is time order."""
+
+    def db_value(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; every time must be aware")
+        return value.astimezone(timezone.utc).strftime(_STORED_FORMAT)
+
+    def python_value(self, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.strptime(value, _STORED_FORMAT).replace(tzinfo=timezone.utc)
+
+
+class JsonField(TextField):
+    """Small lists and mappings kept as JSON text."""
+
+    def db_value(self, value: object) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def python_value(self, value: str | None) -> object:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        legacy_table_names = False
+
+
+class Customer(BaseModel):
+    id = AutoField()
+    name = TextField(unique=True)
+    domains = JsonField(default=list)
+    deployment = TextField(null=True)
+    policy = TextField(null=True)
+    account_executive = TextField(null=True)
+
+
+class Owner(BaseModel):
+    id = AutoField()
+    name = TextField()
+    email = TextField(unique=True)
+    team = TextField(null=True)
+    areas = JsonField(default=list)
+    active = IntegerField(default=1)
+
+
+class Ticket(BaseModel):
+    id = AutoField()
+    subject = TextField()
+    requester_email = TextField()
+    requester_name = TextField(default="")
+    customer = ForeignKeyField(Customer, null=True, on_delete="SET NULL", backref="tickets")
+    severity = IntegerField(null=True)
+    state = CharField()
+    owner = ForeignKeyField(Owner, null=True, on_delete="SET NULL", backref="tickets")
+    automated = TextField(null=True)  # "auto-reply" | "bounce" | "list": kept, but starts no SLA clock
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+    first_response_at = UtcDateTimeField(null=True)
+    resolved_at = UtcDateTimeField(null=True)
+    pauses = JsonField(default=list)  # [[start, end|null], ...] as stored-format strings
+    message_count = IntegerField(default=0)
+
+
+class Message(BaseModel):
+    id = AutoField()
+    ticket = ForeignKeyField(Ticket, on_delete="CASCADE", backref="messages")
+    direction = CharField()  # "in" from the customer, "out" from support
+    message_id = TextField(null=True)
+    in_reply_to = TextField(null=True)
+    refs = JsonField(default=list)
+    from_email = TextField()
+    from_name = TextField()
+    to_addrs = JsonField(default=list)
+    cc_addrs = JsonField(default=list)
+    subject = TextField()
+    sent_at = UtcDateTimeField(null=True)  # the Date header
+    received_at = UtcDateTimeField()
+    body_text = TextField()
+    body_source = CharField()  # "plain" | "html" | "none"
+    attachments = JsonField(default=list)
+    defects = JsonField(default=list)
+    auto = TextField(null=True)
+    fingerprint = TextField()
+    raw_sha256 = TextField()
+    raw = BlobField()  # zlib-compressed original bytes, so a better parser can re-read them
+    raw_size = IntegerField()
+    source = TextField()
+    parser_version = IntegerField()
+    created_at = UtcDateTimeField()
+
+
+class Event(BaseModel):
+    """Append-only history: triggers in the schema refuse UPDATE and DELETE."""
+
+    id = AutoField()
+    ticket = ForeignKeyField(Ticket, on_delete="CASCADE", backref="events")
+    at = UtcDateTimeField()
+    actor = TextField()
+    kind = CharField()
+    data = JsonField(default=dict)
+
+
+class Snippet(BaseModel):
+    id = AutoField()
+    name = TextField(unique=True)
+    title = TextField()
+    body = TextField()
+    updated_at = UtcDateTimeField()
+
+
+class SyncState(BaseModel):
+    id = AutoField()
+    account = TextField()
+    folder = TextField()
+    uidvalidity = IntegerField(null=True)
+    last_uid = IntegerField(default=0)
+    updated_at = UtcDateTimeField()
+
+
+class Outbox(BaseModel):
+    id = AutoField()
+    ticket = ForeignKeyField(Ticket, on_delete="CASCADE", backref="outbox")
+    kind = CharField()  # "reply" | "ack"
+    to_addrs = JsonField(default=list)
+    cc_addrs = JsonField(default=list)
+    subject = TextField()
+    body = TextField()
+    in_reply_to = TextField(null=True)
+    refs = JsonField(default=list)
+    message_id = TextField()
+    status = CharField(default="queued")  # queued | sending | sent | failed
+    attempts = IntegerField(default=0)
+    last_error = TextField(null=True)
+    actor = TextField()
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+    sent_at = UtcDateTimeField(null=True)
+
+
+MODELS = (Customer, Owner, Ticket, Message, Event, Snippet, SyncState, Outbox)

@@ -1,0 +1,438 @@
+"""The ticket store: one SQLite database (WAL) behind Peewee, and every change a rep can make."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import platformdirs
+from peewee import SqliteDatabase
+
+from .clock import Clock
+from .config import Config
+from .migrations import upgrade
+from .models import MODELS, Customer, Event, Message, Outbox, Owner, Snippet, Ticket, UtcDateTimeField
+from .views import TicketView, ticket_view, ticket_views
+from .snippets import BUILT_IN_SNIPPETS, SnippetError, fill
+
+STATES = ("new", "open", "waiting", "resolved")
+_TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
+_stored = UtcDateTimeField()
+
+
+class StoreError(Exception):
+    """A request the store refuses; the message is meant for the user as it is."""
+
+
+def default_database_path() -> Path:
+    return platformdirs.user_data_path("frontdesk") / "frontdesk.db"
+
+
+def open_database(path: Path) -> SqliteDatabase:
+    """Open (creating if needed) and upgrade the schema; the models are bound to the result."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot create the folder for the database {path}: {error.strerror}") from None
+    db = SqliteDatabase(
+        str(path),
+        pragmas={
+            "journal_mode": "wal",
+            "foreign_keys": 1,
+            "busy_timeout": 5000,
+            "synchronous": "normal",  # safe with WAL; a crash loses at most the last commit
+        },
+    )
+    try:
+        db.connect()
+        upgrade(db)
+    except Exception as error:  # sqlite3.DatabaseError and friends: not a database, locked, read-only
+        db.close()
+        raise StoreError(f"cannot open the database {path}: {error}") from None
+    db.bind(MODELS, bind_refs=False, bind_backrefs=False)
+    return db
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """A parsed message as the store keeps it (built by mail/, which the store never imports)."""
+
+    message_id: str | None
+    in_reply_to: str | None
+    refs: Sequence[str]
+    from_email: str
+    from_name: str
+    to_addrs: Sequence[str]
+    cc_addrs: Sequence[str]
+    subject: str
+    sent_at: datetime | None
+    received_at: datetime
+    body_text: str
+    body_source: str
+    attachments: Sequence[dict]
+    defects: Sequence[str]
+    auto: str | None
+    fingerprint: str
+    raw: bytes
+    raw_sha256: str
+    source: str
+    parser_version: int
+    thread_ids: Sequence[str] = field(default=())  # ids this message answers, nearest first
+
+
+class Store:
+    def __init__(self, db: SqliteDatabase, config: Config, clock: Clock) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.actor = config.support.rep_name
+
+    @classmethod
+    def open(cls, path: Path, config: Config, clock: Clock) -> Store:
+        store = cls(open_database(path), config, clock)
+        with store.db.atomic():
+            store._sync_directory()
+            store._seed_snippets()
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.db.atomic():
+            yield
+
+    # --- people and snippets from the configuration ---------------------------------------
+
+    def _sync_directory(self) -> None:
+        """Customers and owners come from the config; old rows stay for the history."""
+        for customer in self.config.customers:
+            values = dict(
+                domains=list(customer.domains),
+                deployment=customer.deployment,
+                policy=customer.policy,
+                account_executive=customer.account_executive,
+            )
+            row, created = Customer.get_or_create(name=customer.name, defaults=values)
+            if not created:
+                Customer.update(values).where(Customer.id == row.id).execute()
+            self._attach_unmatched_tickets(row.id, customer.domains)
+        configured = [owner.email for owner in self.config.owners]
+        for owner in self.config.owners:
+            values = dict(name=owner.name, team=owner.team, areas=list(owner.areas), active=1)
+            row, created = Owner.get_or_create(email=owner.email, defaults=values)
+            if not created:
+                Owner.update(values).where(Owner.id == row.id).execute()
+        Owner.update(active=0).where(Owner.email.not_in(configured)).execute()
+
+    def _attach_unmatched_tickets(self, customer_id: int, domains: Iterable[str]) -> None:
+        for domain in domains:
+            (
+                Ticket.update(customer=customer_id)
+                .where(
+                    Ticket.customer.is_null()
+                    & (Ticket.requester_email.endswith("@" + domain) | Ticket.requester_email.endswith("." + domain))
+                )
+                .execute()
+            )
+
+    def _seed_snippets(self) -> None:
+        now = self.clock.now()
+        for name, (title, body) in BUILT_IN_SNIPPETS.items():
+            Snippet.get_or_create(name=name, defaults=dict(title=title, body=body, updated_at=now))
+
+    def customer_for_email(self, email: str) -> Customer | None:
+        configured = self.config.customer_for_email(email)
+        if configured is None:
+            return None
+        return Customer.get_or_none(Customer.name == configured.name)
+
+    def owners(self) -> list[Owner]:
+        return list(Owner.select().where(Owner.active == 1).order_by(Owner.team, Owner.name))
+
+    def snippets(self) -> list[Snippet]:
+        return list(Snippet.select().order_by(Snippet.name))
+
+    # --- ingest --------------------------------------------------------------------------
+
+    def is_duplicate(self, record: MessageRecord) -> bool:
+        """Same Message-ID and same content; without a Message-ID, the same raw bytes."""
+        if record.message_id:
+            query = Message.select(Message.id).where(
+                (Message.message_id == record.message_id) & (Message.fingerprint == record.fingerprint)
+            )
+        else:
+            query = Message.select(Message.id).where(Message.raw_sha256 == record.raw_sha256)
+        return query.exists()
+
+    def find_thread(self, record: MessageRecord, sender_is_support: bool) -> Ticket | None:
+        """The messages it answers; a stored reply to it (when mail arrives out of order); then a
+        [#id] token in the subject if the sender belongs to that ticket."""
+        related = []
+        if record.thread_ids:
+            related.append(Message.message_id.in_(list(record.thread_ids)))
+        if record.message_id:
+            related.append(Message.in_reply_to == record.message_id)
+        for condition in related:
+            row = Message.select(Message.ticket).where(condition).order_by(Message.id.desc()).first()
+            if row is not None:
+                return Ticket.get_by_id(row.ticket_id)
+        token = _TICKET_TOKEN.search(record.subject)
+        if token is None:
+            return None
+        ticket = Ticket.get_or_none(Ticket.id == int(token.group(1)))
+        if ticket is not None and (sender_is_support or self._sender_belongs(ticket, record.from_email)):
+            return ticket
+        return None
+
+    def _sender_belongs(self, ticket: Ticket, sender: str) -> bool:
+        if sender and sender == ticket.requester_email:
+            return True
+        customer = self.customer_for_email(sender)
+        return customer is not None and customer.id == ticket.customer_id
+
+    def add_message(self, record: MessageRecord, outbound: bool) -> tuple[Ticket, bool]:
+        """Store a message, threading it into a ticket or opening one. Returns (ticket, created)."""
+        ticket = self.find_thread(record, outbound)
+        created = ticket is None
+        if created:
+            ticket = self._open_ticket(record, outbound)
+        Message.create(
+            ticket=ticket.id,
+            direction="out" if outbound else "in",
+            message_id=record.message_id,
+            in_reply_to=record.in_reply_to,
+            refs=list(record.refs),
+            from_email=record.from_email,
+            from_name=record.from_name,
+            to_addrs=list(record.to_addrs),
+            cc_addrs=list(record.cc_addrs),
+            subject=record.subject,
+            sent_at=record.sent_at,
+            received_at=record.received_at,
+            body_text=record.body_text,
+            body_source=record.body_source,
+            attachments=list(record.attachments),
+            defects=list(record.defects),
+            auto=record.auto,
+            fingerprint=record.fingerprint,
+            raw=zlib.compress(record.raw, 1),
+            raw_sha256=record.raw_sha256,
+            raw_size=len(record.raw),
+            source=record.source,
+            parser_version=record.parser_version,
+            created_at=self.clock.now(),
+        )
+        self._after_message(ticket, record, outbound, created)
+        return ticket, created
+
+    def _open_ticket(self, record: MessageRecord, outbound: bool) -> Ticket:
+        # Mail we sent first (outreach) is a ticket with whoever we wrote to.
+        requester = record.to_addrs[0] if outbound and record.to_addrs else record.from_email
+        customer = self.customer_for_email(requester)
+        ticket = Ticket.create(
+            subject=record.subject,
+            requester_email=requester,
+            requester_name="" if outbound else record.from_name,
+            customer=customer.id if customer else None,
+            state="open" if outbound else "new",
+            automated=None if outbound else record.auto,
+            created_at=record.received_at,
+            updated_at=record.received_at,
+            first_response_at=record.received_at if outbound else None,
+        )
+        self._log(ticket, "created", {"source": record.source}, at=record.received_at, actor="mail")
+        return ticket
+
+    def _after_message(self, ticket: Ticket, record: MessageRecord, outbound: bool, created: bool) -> None:
+        changes: dict = {Ticket.message_count: Ticket.message_count + 1}
+        if record.received_at > ticket.updated_at:
+            changes[Ticket.updated_at] = record.received_at
+        if not outbound and record.received_at < ticket.created_at:
+            changes[Ticket.created_at] = record.received_at  # an earlier message arrived late
+        if outbound and not created:
+            if ticket.first_response_at is None or record.received_at < ticket.first_response_at:
+                changes[Ticket.first_response_at] = record.received_at
+            if ticket.state == "new":
+                changes[Ticket.state] = "open"
+                self._log(ticket, "state", {"from": "new", "to": "open"}, at=record.received_at, actor="mail")
+        elif not outbound and not created and record.auto is None and ticket.state in ("waiting", "resolved"):
+            changes.update(self._state_changes(ticket, "open", record.received_at))
+            self._log(ticket, "state", {"from": ticket.state, "to": "open"}, at=record.received_at, actor="mail")
+        Ticket.update(changes).where(Ticket.id == ticket.id).execute()
+        self._log(
+            ticket,
+            "message",
+            {"direction": "out" if outbound else "in", "message_id": record.message_id},
+            at=record.received_at,
+            actor="mail",
+        )
+
+    # --- the rep's actions ---------------------------------------------------------------
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+        if ticket is None:
+            raise StoreError(f"no ticket #{ticket_id}")
+        return ticket
+
+    def triage(self, ticket_id: int, severity: int) -> Ticket:
+        if severity not in (1, 2):
+            raise StoreError(f"severity must be 1 or 2, not {severity}")
+        with self.transaction():
+            ticket = self.ticket(ticket_id)
+            if ticket.severity != severity:
+                Ticket.update(severity=severity).where(Ticket.id == ticket.id).execute()
+                self._log(ticket, "severity", {"from": ticket.severity, "to": severity})
+        return self.ticket(ticket_id)
+
+    def assign(self, ticket_id: int, owner_email: str, note: str | None = None) -> Ticket:
+        with self.transaction():
+            ticket = self.ticket(ticket_id)
+            owner = Owner.get_or_none((Owner.email == owner_email.strip().lower()) & (Owner.active == 1))
+            if owner is None:
+                known = ", ".join(o.email for o in self.owners()) or "none configured"
+                raise StoreError(f"no owner {owner_email!r}; add them under [[owners]] in the config (known: {known})")
+            previous = ticket.owner.email if ticket.owner_id else None
+            Ticket.update(owner=owner.id).where(Ticket.id == ticket.id).execute()
+            self._log(ticket, "owner", {"from": previous, "to": owner.email, "note": note})
+        return self.ticket(ticket_id)
+
+    def set_state(self, ticket_id: int, state: str) -> Ticket:
+        if state not in STATES or state == "new":
+            raise StoreError(f"cannot move a ticket to {state!r}")
+        with self.transaction():
+            ticket = self.ticket(ticket_id)
+            if ticket.state == state:
+                raise StoreError(f"ticket #{ticket_id} is already {state}")
+            if state == "open" and ticket.state != "resolved" and ticket.state != "waiting":
+                raise StoreError(f"ticket #{ticket_id} is {ticket.state}; only a waiting or resolved ticket can be reopened")
+            now = self.clock.now()
+            Ticket.update(self._state_changes(ticket, state, now)).where(Ticket.id == ticket.id).execute()
+            self._log(ticket, "state", {"from": ticket.state, "to": state})
+        return self.ticket(ticket_id)
+
+    def _state_changes(self, ticket: Ticket, state: str, at: datetime) -> dict:
+        """Moving out of waiting closes its pause; reopening a resolved ticket pauses over the gap."""
+        pauses = [list(p) for p in ticket.pauses]
+        changes: dict = {Ticket.state: state, Ticket.updated_at: max(at, ticket.updated_at)}
+        if ticket.state == "waiting" and pauses and pauses[-1][1] is None:
+            pauses[-1][1] = _stored.db_value(at)
+        if ticket.state == "resolved" and ticket.resolved_at is not None:
+            pauses.append([_stored.db_value(ticket.resolved_at), _stored.db_value(at)])
+            changes[Ticket.resolved_at] = None
+        if state == "waiting":
+            pauses.append([_stored.db_value(at), None])
+        if state == "resolved":
+            changes[Ticket.resolved_at] = at
+        changes[Ticket.pauses] = pauses
+        return changes
+
+    def queue_reply(self, ticket_id: int, body: str, kind: str = "reply", snippet: str | None = None) -> Outbox:
+        """Queue a reply in the outbox; sending it is the mailbox's job."""
+        if not body.strip():
+            raise StoreError("the reply is empty")
+        with self.transaction():
+            ticket = self.ticket(ticket_id)
+            if not self.config.support.address:
+                raise StoreError("no support address configured: set address under [support] in the config")
+            last = ticket.messages.order_by(Message.received_at.desc(), Message.id.desc()).first()
+            now = self.clock.now()
+            entry = Outbox.create(
+                ticket=ticket.id,
+                kind=kind,
+                to_addrs=[ticket.requester_email],
+                subject=reply_subject(ticket.id, ticket.subject),
+                body=body,
+                in_reply_to=last.message_id if last else None,
+                refs=_reference_chain(last),
+                message_id=_new_message_id(ticket.id, now, self.config.support.address),
+                actor=self.actor,
+                created_at=now,
+                updated_at=now,
+            )
+            self._log(ticket, "reply_queued", {"outbox": entry.id, "kind": kind, "snippet": snippet})
+        return entry
+
+    def render_snippet(self, ticket_id: int, name: str) -> str:
+        snippet = Snippet.get_or_none(Snippet.name == name)
+        if snippet is None:
+            known = ", ".join(s.name for s in self.snippets())
+            raise StoreError(f"no snippet {name!r} (known: {known})")
+        ticket = self.ticket(ticket_id)
+        owner = Owner.get_or_none(Owner.id == ticket.owner_id) if ticket.owner_id else None
+        values = {
+            "first_name": first_name(ticket.requester_name) or "there",
+            "ticket_id": str(ticket.id),
+            "rep_name": self.actor,
+            "owner_name": owner.name if owner else None,
+            "owner_team": owner.team if owner else None,
+            "support_name": self.config.support.display_name,
+        }
+        try:
+            return fill(snippet.body, values)
+        except SnippetError as error:
+            raise StoreError(f"snippet {name!r}: {error}") from None
+
+    def views(self, include_resolved: bool = False) -> list[TicketView]:
+        """Tickets with their SLA clocks as of now, most urgent first."""
+        return ticket_views(self.config, self.clock.now(), include_resolved=include_resolved)
+
+    def view(self, ticket_id: int) -> TicketView:
+        view = ticket_view(self.config, self.clock.now(), ticket_id)
+        if view is None:
+            raise StoreError(f"no ticket #{ticket_id}")
+        return view
+
+    def events(self, ticket_id: int) -> list[Event]:
+        return list(Event.select().where(Event.ticket == ticket_id).order_by(Event.at, Event.id))
+
+    def messages(self, ticket_id: int) -> list[Message]:
+        return list(Message.select().where(Message.ticket == ticket_id).order_by(Message.received_at, Message.id))
+
+    def outbox(self, ticket_id: int | None = None) -> list[Outbox]:
+        query = Outbox.select().order_by(Outbox.id)
+        if ticket_id is not None:
+            query = query.where(Outbox.ticket == ticket_id)
+        return list(query)
+
+    def _log(self, ticket: Ticket, kind: str, data: dict, at: datetime | None = None, actor: str | None = None) -> None:
+        Event.create(ticket=ticket.id, at=at or self.clock.now(), actor=actor or self.actor, kind=kind, data=data)
+
+
+def first_name(display_name: str) -> str:
+    """'Doe, Jane' and 'Jane Doe' both greet Jane."""
+    name = display_name.strip().strip('"')
+    if "," in name:
+        name = name.partition(",")[2].strip()
+    return name.split()[0] if name else ""
+
+
+def reply_subject(ticket_id: int, subject: str) -> str:
+    """'Re: <subject> [#id]': the token threads the customer's answer back even if headers are lost."""
+    base = _TICKET_TOKEN.sub("", subject).strip()
+    if not re.match(r"(?i)^re\s*:", base):
+        base = f"Re: {base}" if base else "Re: your request"
+    return f"{base} [#{ticket_id}]"
+
+
+def _reference_chain(last: Message | None) -> list[str]:
+    if last is None:
+        return []
+    chain = [ref for ref in last.refs if ref != last.message_id]
+    if last.message_id:
+        chain.append(last.message_id)
+    return chain[-20:]
+
+
+def _new_message_id(ticket_id: int, now: datetime, address: str) -> str:
+    domain = address.rpartition("@")[2] or "frontdesk.invalid"
+    return f"frontdesk.{ticket_id}.{now.strftime('%Y%m%d%H%M%S')}.{secrets.token_hex(6)}@{domain}"

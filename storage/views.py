@@ -1,0 +1,160 @@
+"""Tickets as the screens and the command line see them: with their SLA clocks, in urgency order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from peewee import JOIN
+
+from .config import Config
+from .models import Customer, Owner, Ticket, UtcDateTimeField
+from .sla import SlaState, TargetState, TicketTimes, evaluate
+
+_stored = UtcDateTimeField()
+
+
+@dataclass(frozen=True)
+class TicketView:
+    id: int
+    subject: str
+    requester: str
+    requester_name: str
+    customer: str | None
+    severity: int | None
+    state: str
+    owner: str | None
+    owner_name: str | None
+    automated: str | None
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    message_count: int
+    sla: SlaState
+
+    @property
+    def running_target(self) -> TargetState | None:
+        """The clock that matters now: response until answered, then resolution."""
+        for target in (self.sla.response, self.sla.resolution):
+            if target is not None and target.status in ("ok", "at_risk", "breached", "paused"):
+                return target
+        return None
+
+    def urgency(self) -> tuple:
+        """Breached first, then least time left; paused and clockless tickets after; resolved last."""
+        target = self.running_target
+        if self.state == "resolved":
+            return (3, -self.created_at.timestamp())
+        if target is None or target.status == "paused":
+            return (2, self.created_at.timestamp())
+        return (1, target.remaining.total_seconds())
+
+    def as_json(self) -> dict:
+        response, resolution = self.sla.response, self.sla.resolution
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "requester": self.requester,
+            "customer": self.customer,
+            "severity": self.severity,
+            "state": self.state,
+            "owner": self.owner,
+            "created_at": iso(self.created_at),
+            "first_response_at": iso(self.first_response_at),
+            "resolved_at": iso(self.resolved_at),
+            "response_due_at": iso(response.due_at) if response else None,
+            "resolution_due_at": iso(resolution.due_at) if resolution else None,
+            "response_status": response.status if response else None,
+            "resolution_status": resolution.status if resolution else None,
+            "message_count": self.message_count,
+        }
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+_COLUMNS = (
+    Ticket.id,
+    Ticket.subject,
+    Ticket.requester_email,
+    Ticket.requester_name,
+    Customer.name,
+    Customer.policy,
+    Ticket.severity,
+    Ticket.state,
+    Owner.email,
+    Owner.name,
+    Ticket.automated,
+    Ticket.created_at,
+    Ticket.updated_at,
+    Ticket.first_response_at,
+    Ticket.resolved_at,
+    Ticket.pauses,
+    Ticket.message_count,
+)
+
+
+def ticket_views(config: Config, now: datetime, include_resolved: bool = False, ticket_id: int | None = None) -> list[TicketView]:
+    query = (
+        Ticket.select(*_COLUMNS)
+        .join(Customer, JOIN.LEFT_OUTER, on=(Ticket.customer == Customer.id))
+        .switch(Ticket)
+        .join(Owner, JOIN.LEFT_OUTER, on=(Ticket.owner == Owner.id))
+    )
+    if ticket_id is not None:
+        query = query.where(Ticket.id == ticket_id)
+    elif not include_resolved:
+        query = query.where(Ticket.state != "resolved")
+    views = [_view(config, now, row) for row in query.tuples().iterator()]
+    views.sort(key=TicketView.urgency)
+    return views
+
+
+def ticket_view(config: Config, now: datetime, ticket_id: int) -> TicketView | None:
+    views = ticket_views(config, now, ticket_id=ticket_id)
+    return views[0] if views else None
+
+
+def _view(config: Config, now: datetime, row: tuple) -> TicketView:
+    (
+        ticket_id, subject, requester, requester_name, customer, policy_name, severity, state,
+        owner, owner_name, automated, created, updated, first_response, resolved, pauses, count,
+    ) = row
+    if automated:
+        sla = SlaState(response=None, resolution=None)  # auto-replies and bounces start no clock
+    else:
+        times = TicketTimes(
+            started_at=created,
+            severity=severity,
+            first_response_at=first_response,
+            resolved_at=resolved,
+            pauses=_pauses(pauses),
+        )
+        policy = config.sla.policies.get(policy_name or "") or config.sla.policies[config.sla.default_policy]
+        sla = evaluate(times, policy, config.calendar, now, config.sla.at_risk_fraction)
+    return TicketView(
+        id=ticket_id,
+        subject=subject,
+        requester=requester,
+        requester_name=requester_name,
+        customer=customer,
+        severity=severity,
+        state=state,
+        owner=owner,
+        owner_name=owner_name,
+        automated=automated,
+        created_at=created,
+        updated_at=updated,
+        first_response_at=first_response,
+        resolved_at=resolved,
+        message_count=count,
+        sla=sla,
+    )
+
+
+def _pauses(raw: list) -> tuple[tuple[datetime, datetime | None], ...]:
+    return tuple((_stored.python_value(start), _stored.python_value(end)) for start, end in raw)

@@ -1,0 +1,156 @@
+"""The command line, end to end through main() and, for the installed script, a real process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from frontdesk.tui.cli import main
+
+from conftest import NOW
+
+
+@pytest.fixture
+def run(tmp_path, config_path, monkeypatch, capsys):
+    """Run `frontdesk --db ... --config ... ARGS`; returns (status, stdout, stderr)."""
+    monkeypatch.setenv("FRONTDESK_NOW", NOW.isoformat())
+    monkeypatch.setenv("COLUMNS", "120")
+    db = tmp_path / "cli.db"
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        status = main(["--db", str(db), "--config", str(config_path), *args])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return invoke
+
+
+@pytest.fixture
+def inbox(tmp_path, mail) -> Path:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(mail(subject="[bold red]URGENT[/] \x1b[31mprod down", message_id="q1@acme.example"))
+    (folder / "2.eml").write_bytes(mail(subject="How do I rotate the license key?", sender="Eve <eve@elite.example>"))
+    (folder / "README.md").write_text("# not mail\n")
+    return folder
+
+
+def test_import_twice_adds_nothing(run, inbox):
+    status, out, _ = run("import", str(inbox))
+    assert status == 0
+    assert "Read 2 messages: 2 new tickets, 0 added to existing tickets, 0 duplicates skipped" in out
+    assert "Skipped 1 files that do not look like mail" in out
+    _, out, _ = run("import", str(inbox))
+    assert "0 new tickets, 0 added to existing tickets, 2 duplicates skipped" in out
+
+
+def test_list_json_is_the_contract(run, inbox):
+    run("import", str(inbox))
+    status, out, _ = run("list", "--json")
+    tickets = json.loads(out)
+    assert status == 0 and len(tickets) == 2
+    assert set(tickets[0]) == {
+        "id", "subject", "requester", "customer", "severity", "state", "owner", "created_at",
+        "first_response_at", "resolved_at", "response_due_at", "resolution_due_at",
+        "response_status", "resolution_status", "message_count",
+    }
+    elite = next(t for t in tickets if t["customer"] == "Elite Co")
+    assert elite["created_at"] == "2026-11-25T15:00:00Z"
+    # Untriaged: the strictest response target of the elite policy (4h), no resolution clock.
+    assert (elite["response_due_at"], elite["resolution_due_at"]) == ("2026-11-25T19:00:00Z", None)
+    assert tickets[0] == elite, "the ticket with the least time left comes first"
+
+
+def test_hostile_subject_prints_literally(run, inbox):
+    run("import", str(inbox))
+    status, out, _ = run("list")
+    assert status == 0
+    assert "[bold red]URGENT[/]" in out
+    assert "\x1b[31m" not in out
+
+
+def test_triage_assign_reply_wait_resolve_reopen(run, inbox, tmp_path):
+    run("import", str(inbox))
+    assert run("triage", "1", "--severity", "1")[1].strip() == "#1 is now severity 1"
+    assert "Bob Example" in run("assign", "#1", "bob@example.com", "--note", "prod down")[1]
+    body = tmp_path / "reply.txt"
+    body.write_text("We are on it.\n")
+    assert "queued in the outbox (1 waiting to send)" in run("reply", "1", "--body-file", str(body))[1]
+    assert "(2 waiting to send)" in run("reply", "1", "--snippet", "ack")[1]
+    assert run("wait", "1")[0] == 0
+    assert run("resolve", "1")[0] == 0
+    assert run("reopen", "1")[0] == 0
+    shown = json.loads(run("show", "1", "--json")[1])
+    assert shown["severity"] == 1 and shown["owner"] == "bob@example.com" and shown["state"] == "open"
+    assert [e["kind"] for e in shown["events"]][-4:] == ["reply_queued", "state", "state", "state"]
+    assert len(shown["outbox"]) == 2
+
+
+def test_show_prints_the_thread(run, inbox):
+    run("import", str(inbox))
+    status, out, _ = run("show", "1")
+    assert status == 0
+    assert "[bold red]URGENT[/]" in out and "Our search stopped returning results" in out
+    assert "History" in out
+
+
+def test_stats_json(run, inbox):
+    run("import", str(inbox))
+    run("triage", "1", "--severity", "2")
+    stats = json.loads(run("stats", "--json")[1])
+    assert stats["tickets"]["total"] == 2
+    assert stats["attainment"]["2"]["tickets"] == 1
+    assert stats["response_time"] == {"count": 0, "median_seconds": None, "p90_seconds": None}
+
+
+@pytest.mark.parametrize(
+    ("args", "reason", "status"),
+    [
+        (("show", "42"), "frontdesk: no ticket #42\n", 1),
+        (("triage", "1", "--severity", "1"), "frontdesk: no ticket #1\n", 1),
+        (("import", "/nonexistent/mail"), "frontdesk: /nonexistent/mail: no such file or folder\n", 1),
+        (("assign", "1", "x@y.example"), "frontdesk: no ticket #1\n", 1),
+    ],
+)
+def test_failures_are_one_line(run, args, reason, status):
+    code, out, err = run(*args)
+    assert (code, err) == (status, reason)
+
+
+def test_bad_config_is_one_line_and_status_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[business_hours]\ntimezone = "Mars/Olympus"\n')
+    assert main(["--config", str(bad), "--db", str(tmp_path / "x.db"), "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "business_hours.timezone" in err and str(bad) in err
+
+
+def test_bad_frontdesk_now_is_explained(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FRONTDESK_NOW", "yesterday")
+    assert main(["--db", str(tmp_path / "x.db"), "list"]) == 2
+    assert "FRONTDESK_NOW" in capsys.readouterr().err
+
+
+def test_installed_script_has_version_and_help_on_every_verb():
+    script = shutil.which("frontdesk", path=str(Path(sys.executable).parent))
+    assert script, "the frontdesk console script is not installed next to this Python"
+    assert subprocess.run([script, "--version"], capture_output=True, text=True, check=True).stdout.startswith("frontdesk ")
+    for verb in ("import", "list", "show", "triage", "assign", "reply", "wait", "resolve", "reopen", "stats"):
+        result = subprocess.run([script, verb, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0 and "usage: frontdesk" in result.stdout, verb
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_without_traceback(tmp_path):
+    not_a_db = tmp_path / "junk.db"
+    not_a_db.write_bytes(b"\0junk" * 1000)
+    result = subprocess.run(
+        [sys.executable, "-m", "frontdesk.tui.cli", "--db", str(not_a_db), "list"], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("frontdesk: cannot open the database") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,151 @@
+"""The store: schema, the rep's actions, the event log and the outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+import pytest
+from peewee import IntegrityError
+
+from frontdesk.mail.ingest import Ingestor
+from frontdesk.storage.config import load_config
+from frontdesk.storage.migrations import SCHEMA_VERSION
+from frontdesk.storage.models import MODELS, Event, Ticket
+from frontdesk.storage.store import Store, StoreError, reply_subject
+from frontdesk.storage.views import ticket_view
+
+from conftest import NOW
+
+
+@pytest.fixture
+def ticket_id(store, mail) -> int:
+    Ingestor(store).ingest(mail(message_id="q1@acme.example", sender="Doe, Alice <alice@acme.example>"), "test")
+    return Ticket.get().id
+
+
+def test_schema_is_current_in_wal_mode_and_matches_the_models(store):
+    db = store.db
+    assert db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    for model in MODELS:
+        columns = {row[1] for row in db.execute_sql(f"PRAGMA table_info({model._meta.table_name})")}
+        assert columns == {field.column_name for field in model._meta.sorted_fields}, model.__name__
+
+
+def test_a_newer_schema_is_refused_with_a_reason(tmp_path, config, clock):
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer than this frontdesk knows"):
+        Store.open(path, config, clock)
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path, config, clock):
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open the database"):
+        Store.open(path, config, clock)
+
+
+def test_triage_and_hand_off_are_logged(store, ticket_id):
+    store.triage(ticket_id, 1)
+    store.assign(ticket_id, "Bob@Example.com", note="helm upgrade loop")
+    ticket = store.ticket(ticket_id)
+    assert (ticket.severity, ticket.owner.email) == (1, "bob@example.com")
+    kinds = [(e.kind, e.actor) for e in store.events(ticket_id)]
+    assert ("severity", "Dana Rep") in kinds and ("owner", "Dana Rep") in kinds
+    assert store.events(ticket_id)[-1].data == {"from": None, "to": "bob@example.com", "note": "helm upgrade loop"}
+
+
+def test_unknown_owner_says_where_owners_come_from(store, ticket_id):
+    with pytest.raises(StoreError, match=r"add them under \[\[owners\]\].*bob@example.com"):
+        store.assign(ticket_id, "nobody@example.com")
+
+
+def test_unknown_ticket(store):
+    with pytest.raises(StoreError, match="no ticket #99"):
+        store.triage(99, 1)
+
+
+def test_the_event_log_is_append_only(store, ticket_id):
+    with pytest.raises(IntegrityError, match="append-only"):
+        Event.update(actor="someone else").execute()
+    with pytest.raises(IntegrityError, match="append-only"):
+        Event.delete().execute()
+
+
+def test_waiting_pauses_the_resolution_clock(store, ticket_id, config, clock):
+    store.triage(ticket_id, 1)
+    due_before = ticket_view(config, clock.now(), ticket_id).sla.resolution.due_at
+    store.set_state(ticket_id, "waiting")
+    clock.advance(timedelta(hours=10))
+    paused = ticket_view(config, clock.now(), ticket_id).sla.resolution
+    assert paused.status == "paused"
+    store.set_state(ticket_id, "open")
+    running = ticket_view(config, clock.now(), ticket_id).sla.resolution
+    assert running.status == "ok"
+    assert running.due_at == due_before + timedelta(hours=10)
+
+
+def test_resolve_then_reopen(store, ticket_id, clock):
+    store.set_state(ticket_id, "resolved")
+    assert store.ticket(ticket_id).resolved_at == NOW
+    with pytest.raises(StoreError, match="already resolved"):
+        store.set_state(ticket_id, "resolved")
+    clock.advance(timedelta(hours=1))
+    store.set_state(ticket_id, "open")
+    ticket = store.ticket(ticket_id)
+    assert (ticket.state, ticket.resolved_at) == ("open", None)
+
+
+def test_only_waiting_or_resolved_tickets_reopen(store, ticket_id):
+    with pytest.raises(StoreError, match="only a waiting or resolved ticket can be reopened"):
+        store.set_state(ticket_id, "open")
+
+
+def test_queued_reply_threads_and_carries_the_ticket_token(store, ticket_id):
+    body = store.render_snippet(ticket_id, "ack")
+    entry = store.queue_reply(ticket_id, body, kind="ack", snippet="ack")
+    assert body.startswith("Hi Alice,") and f"#{ticket_id}" in body and body.endswith("Dana Rep")
+    assert entry.subject == f"Re: Search is down [#{ticket_id}]"
+    assert (entry.in_reply_to, entry.refs, entry.to_addrs) == ("q1@acme.example", ["q1@acme.example"], ["alice@acme.example"])
+    assert entry.message_id.endswith("@example.com")
+    assert store.events(ticket_id)[-1].kind == "reply_queued"
+
+
+def test_a_snippet_never_goes_out_with_an_empty_placeholder(store, ticket_id):
+    with pytest.raises(StoreError, match="needs owner_name, owner_team"):
+        store.render_snippet(ticket_id, "handoff")
+    store.assign(ticket_id, "bob@example.com")
+    assert "Bob Example (Distribution)" in store.render_snippet(ticket_id, "handoff")
+
+
+def test_empty_reply_is_refused(store, ticket_id):
+    with pytest.raises(StoreError, match="empty"):
+        store.queue_reply(ticket_id, "  \n")
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Search is down", "Re: Search is down [#7]"),
+        ("Re: Search is down [#7]", "Re: Search is down [#7]"),
+        ("RE:Search", "RE:Search [#7]"),
+        ("", "Re: your request [#7]"),
+    ],
+)
+def test_reply_subject(subject, expected):
+    assert reply_subject(7, subject) == expected
+
+
+def test_customers_added_to_the_config_later_claim_their_old_tickets(tmp_path, store, mail, clock):
+    Ingestor(store).ingest(mail(sender="zed@newco.example"), "test")
+    assert Ticket.get().customer is None
+    store.close()
+    extended = tmp_path / "more.toml"
+    extended.write_text((tmp_path / "config.toml").read_text() + '\n[[customers]]\nname = "NewCo"\ndomains = ["newco.example"]\n')
+    reopened = Store.open(tmp_path / "tickets.db", load_config(extended), clock)
+    assert Ticket.get().customer.name == "NewCo"
+    reopened.close()

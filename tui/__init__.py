@@ -1,0 +1,1 @@
+"""The frontdesk screens and command line."""

@@ -1,0 +1,281 @@
+"""The `frontdesk` command line: every verb that needs no network."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from frontdesk.mail.demo import build_demo
+from frontdesk.mail.ingest import Ingestor, IngestSummary
+from frontdesk.mail.sources import SourceError, read_messages
+from frontdesk.storage.clock import Clock, clock_from_environment
+from frontdesk.storage.config import Config, ConfigError, load_config
+from frontdesk.storage.stats import compute_stats
+from frontdesk.storage.store import Store, StoreError, default_database_path
+
+from . import printing
+
+
+class UsageError(Exception):
+    """Bad arguments: exit status 2, like argparse's own."""
+
+
+def _version() -> str:
+    try:
+        return version("frontdesk")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class Context:
+    """What every verb needs: the parsed arguments, the configuration, the clock and the store."""
+
+    def __init__(self, args: argparse.Namespace, out: Console, err: Console, clock: Clock) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self.clock = clock
+        self.config: Config = load_config(args.config)
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.args.db or default_database_path(), self.config, self.clock)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def cmd_import(ctx: Context) -> int:
+    paths = [Path(p) for p in ctx.args.paths]
+    ingestor = Ingestor(ctx.store)
+    skipped: list[str] = []
+
+    def messages():
+        for found in read_messages(paths):
+            if found.raw is None:
+                skipped.append(found.locator)
+            else:
+                yield found.locator, found.raw
+
+    summary = IngestSummary()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("importing: {task.completed} messages"),
+        TimeElapsedColumn(),
+        console=ctx.err,
+        transient=True,
+        disable=not ctx.err.is_terminal,
+    ) as progress:
+        task = progress.add_task("import", total=None)
+        for summary in ingestor.ingest_all(messages()):
+            progress.update(task, completed=summary.read)
+    printing.import_summary(ctx.out, summary, skipped)
+    return 0
+
+
+def cmd_list(ctx: Context) -> int:
+    views = ctx.store.views(include_resolved=ctx.args.all)
+    if ctx.args.json:
+        _print_json(ctx, [view.as_json() for view in views])
+    else:
+        printing.ticket_table(ctx.out, views)
+    return 0
+
+
+def cmd_show(ctx: Context) -> int:
+    store = ctx.store
+    view = store.view(ctx.args.id)
+    messages, events, outbox = store.messages(view.id), store.events(view.id), store.outbox(view.id)
+    if ctx.args.json:
+        _print_json(ctx, printing.ticket_json(view, messages, events, outbox))
+    else:
+        printing.ticket_detail(ctx.out, view, messages, events, outbox)
+    return 0
+
+
+def cmd_triage(ctx: Context) -> int:
+    ticket = ctx.store.triage(ctx.args.id, ctx.args.severity)
+    return _confirm(ctx, ticket.id, f"is now severity {ticket.severity}")
+
+
+def cmd_assign(ctx: Context) -> int:
+    ticket = ctx.store.assign(ctx.args.id, ctx.args.owner, ctx.args.note)
+    return _confirm(ctx, ticket.id, f"is now owned by {ticket.owner.name} <{ticket.owner.email}>")
+
+
+def cmd_reply(ctx: Context) -> int:
+    store = ctx.store
+    if ctx.args.snippet:
+        body = store.render_snippet(ctx.args.id, ctx.args.snippet)
+    else:
+        body = _read_body(ctx.args.body_file)
+    kind = "ack" if ctx.args.snippet == "ack" else "reply"
+    entry = store.queue_reply(ctx.args.id, body, kind=kind, snippet=ctx.args.snippet)
+    waiting = sum(1 for e in store.outbox() if e.status in ("queued", "failed"))
+    return _confirm(ctx, ctx.args.id, f"reply to {entry.to_addrs[0]} queued in the outbox ({waiting} waiting to send)")
+
+
+def _read_body(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read {name}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{name} is not UTF-8 text") from None
+
+
+def _state_command(state: str, said: str) -> Callable[[Context], int]:
+    def command(ctx: Context) -> int:
+        ticket = ctx.store.set_state(ctx.args.id, state)
+        return _confirm(ctx, ticket.id, said)
+
+    return command
+
+
+def cmd_stats(ctx: Context) -> int:
+    stats = compute_stats(ctx.store.views(include_resolved=True))
+    if ctx.args.json:
+        _print_json(ctx, stats)
+    else:
+        printing.stats(ctx.out, stats)
+    return 0
+
+
+def _confirm(ctx: Context, ticket_id: int, said: str) -> int:
+    printing.confirmation(ctx.out, ticket_id, said)
+    return 0
+
+
+def _print_json(ctx: Context, data: object) -> None:
+    ctx.out.file.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _ticket_id(text: str) -> int:
+    digits = text.lstrip("#")
+    if not digits.isdigit() or int(digits) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a ticket number")
+    return int(digits)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="frontdesk",
+        description="A keyboard-driven support inbox: email in, tickets with live SLA clocks out.",
+        epilog="Run 'frontdesk COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"frontdesk {_version()}")
+    parser.add_argument("--db", type=Path, metavar="PATH", help=f"ticket database (default: {default_database_path()})")
+    parser.add_argument("--config", type=Path, metavar="PATH", help="configuration file (default: $FRONTDESK_CONFIG, then the user config folder)")
+    parser.add_argument("--demo", action="store_true", help="run on a throwaway demo mailbox: no configuration, no network")
+    verbs = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def verb(name: str, handler: Callable[[Context], int], help_text: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def with_id(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("id", type=_ticket_id, metavar="ID", help="ticket number, e.g. 42 or #42")
+        return sub
+
+    imp = verb("import", cmd_import, "Import .eml files, mbox files and Maildir folders; importing twice adds nothing.")
+    imp.add_argument("paths", nargs="+", metavar="PATH", help="a message file, an mbox file, a Maildir or a folder of messages")
+
+    lst = verb("list", cmd_list, "List open tickets, most urgent first.")
+    lst.add_argument("--all", action="store_true", help="include resolved tickets")
+    lst.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    show = with_id(verb("show", cmd_show, "Show one ticket: its SLA clocks, thread and history."))
+    show.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    triage = with_id(verb("triage", cmd_triage, "Set a ticket's severity (1: production badly hurt; 2: everything else)."))
+    triage.add_argument("--severity", type=int, choices=(1, 2), required=True)
+
+    assign = with_id(verb("assign", cmd_assign, "Hand a ticket to a support owner who sees it through."))
+    assign.add_argument("owner", metavar="OWNER-EMAIL", help="an owner from the [[owners]] section of the config")
+    assign.add_argument("--note", help="a note for the owner, kept in the ticket's history")
+
+    reply = with_id(verb("reply", cmd_reply, "Queue a reply to the customer in the outbox."))
+    body = reply.add_mutually_exclusive_group(required=True)
+    body.add_argument("--snippet", metavar="NAME", help="a saved reply, e.g. ack, logs, handoff, resolved")
+    body.add_argument("--body-file", metavar="FILE", help="the reply text in a UTF-8 file ('-' reads standard input)")
+
+    with_id(verb("wait", _state_command("waiting", "is waiting on the customer (resolution clock paused)"), "Mark a ticket as waiting on the customer."))
+    with_id(verb("resolve", _state_command("resolved", "is resolved"), "Mark a ticket resolved."))
+    with_id(verb("reopen", _state_command("open", "is open again"), "Reopen a waiting or resolved ticket."))
+
+    stats = verb("stats", cmd_stats, "Response and resolution times, and SLA attainment by severity.")
+    stats.add_argument("--json", action="store_true", help="print JSON for scripts")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        args.handler, args.all, args.json = cmd_list, False, False
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False)
+    try:
+        clock = _clock()
+        with _demo_folder(args) as folder:
+            if folder is not None:
+                args.config, args.db = build_demo(folder, clock.now())
+            ctx = Context(args, out, err, clock)
+            try:
+                return args.handler(ctx)
+            finally:
+                ctx.close()
+    except (ConfigError, UsageError) as error:
+        return _fail(str(error), 2)
+    except (StoreError, SourceError) as error:
+        return _fail(str(error), 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except BrokenPipeError:
+        return 0  # the reader (e.g. `head`) has all it wanted
+    except Exception as error:  # the promise is one line, never a traceback
+        detail = str(error).splitlines()[0] if str(error) else ""
+        return _fail(f"unexpected {type(error).__name__}: {detail} (please report this)", 1)
+
+
+@contextmanager
+def _demo_folder(args: argparse.Namespace) -> Iterator[Path | None]:
+    """A fresh demo mailbox for this run only; nothing of the user's is touched."""
+    if not args.demo:
+        yield None
+        return
+    if args.db or args.config:
+        raise UsageError("--demo brings its own database and configuration; leave out --db and --config")
+    with tempfile.TemporaryDirectory(prefix="frontdesk-demo-") as folder:
+        yield Path(folder)
+
+
+def _clock() -> Clock:
+    try:
+        return clock_from_environment()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _fail(reason: str, status: int) -> int:
+    sys.stderr.write(f"frontdesk: {reason}\n")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
