@@ -1,0 +1,428 @@
+"""parse_message on hostile and broken mail (fixtures in tests/fixtures/mail)."""
+
+import base64
+import os
+import random
+import re
+import tracemalloc
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from frontdesk.mail.parse import Address, Attachment, ParsedMessage, parse_message
+
+FIXTURES = Path(__file__).parent / "fixtures" / "mail"
+FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def parse_fixture(name: str) -> ParsedMessage:
+    return parse_message((FIXTURES / name).read_bytes())
+
+
+def display_fields(msg: ParsedMessage) -> list[str]:
+    addresses = (msg.sender, *msg.to, *msg.cc, *msg.reply_to)
+    return [
+        msg.subject, msg.text, *msg.defects, *msg.references,
+        msg.message_id or "", msg.in_reply_to or "",
+        *(a.name for a in addresses), *(a.email for a in addresses),
+        *(a.filename for a in msg.attachments), *(a.content_type for a in msg.attachments),
+    ]
+
+
+def assert_display_safe(msg: ParsedMessage) -> None:
+    for value in display_fields(msg):
+        assert not FORBIDDEN.search(value), repr(value)
+    for line in (msg.subject, *(a.filename for a in msg.attachments), msg.sender.name):
+        assert "\n" not in line and "\t" not in line
+
+
+def assert_well_formed(msg: ParsedMessage) -> None:
+    assert msg.text_source in ("plain", "html", "none")
+    assert (msg.text != "") == (msg.text_source != "none")
+    assert msg.auto in (None, "auto-reply", "bounce", "list")
+    assert msg.date is None or msg.date.tzinfo is not None
+    assert_display_safe(msg)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.eml")))
+def test_every_fixture_is_display_safe(name: str) -> None:
+    msg = parse_fixture(name)
+    assert_well_formed(msg)
+    assert not any(d.startswith("message unreadable") for d in msg.defects)
+
+
+# -- terminal escapes and markup -------------------------------------------------
+
+def test_escapes_removed_and_markup_kept_literally() -> None:
+    msg = parse_fixture("ansi-and-markup.eml")
+    assert msg.subject == "Refund [bold]now[/] [/foo] please"
+    assert msg.sender == Address("Evil [bold]Corp[/]", "evil@example.com")
+    assert msg.text == (
+        "Hello red team,\n"
+        "click here to win.\n"
+        "8-bit CSI: still text\n"
+        "Markup stays literal: [bold]x[/] [/foo] [link=https://evil.example]y[/link]"
+    )
+    assert msg.attachments == (
+        Attachment("report[bold].txt", "application/octet-stream", 16, inline=False),
+    )
+
+
+def test_escapes_inside_encoded_words() -> None:
+    msg = parse_fixture("encoded-escapes.eml")
+    assert msg.subject == "Invoice OVERDUE \u00bbTXT.exe done"
+    assert msg.sender == Address("Mallory Root", "mallory@example.org")
+
+
+# -- charsets -------------------------------------------------------------------------
+
+def test_unknown_charset_falls_back_to_utf8() -> None:
+    msg = parse_fixture("unknown-charset.eml")
+    assert msg.subject == "Grüße"
+    assert msg.text == "Grüße aus Köln, die Rechnung stimmt nicht."
+    assert "unknown charset x-fakescii" in msg.defects
+
+
+def test_unknown_charset_falls_back_to_cp1252() -> None:
+    msg = parse_fixture("bogus-charset-cp1252.eml")
+    assert msg.text == "Le café coûte 3 € de trop."
+    assert "unknown charset us-askey" in msg.defects
+
+
+def _text_message(charset: str, body: bytes, subject: bytes = b"s") -> bytes:
+    return (b"From: a@example.com\nSubject: " + subject + b"\nMIME-Version: 1.0\n"
+            b"Content-Type: text/plain; charset=" + charset.encode() + b"\n"
+            b"Content-Transfer-Encoding: 8bit\n\n" + body)
+
+
+@pytest.mark.parametrize(
+    ("charset", "text", "codec"),
+    [
+        ("ks_c_5601-1987", "안녕하세요", "cp949"),
+        ("x-mac-cyrillic", "Привет", "mac_cyrillic"),
+        ("iso-8859-8-i", "שלום", "iso-8859-8"),
+        ("gb2312", "你好，世界", "gb2312"),
+        ("shift_jis", "日本語のテキスト", "shift_jis"),
+        ("windows-1250", "Dzień dobry, żółw", "cp1250"),
+        ("iso-8859-1", "“smart quotes” from Word", "cp1252"),
+        ('"UTF-8"', "quoted label ✓", "utf-8"),
+    ],
+)
+def test_charset_aliases(charset: str, text: str, codec: str) -> None:
+    msg = parse_message(_text_message(charset, text.encode(codec)))
+    assert msg.text == text
+    assert not any("charset" in d for d in msg.defects)
+
+
+def test_bogus_charset_label_names_the_charset() -> None:
+    raw = _text_message("_iso-2022-jp$ESC", b"plain words")
+    msg = parse_message(raw)
+    assert msg.text == "plain words"
+    assert "unknown charset _iso-2022-jp$ESC" in msg.defects
+
+
+def test_undeclared_8bit_body() -> None:
+    utf8 = parse_message(b"Subject: x\n\n" + "naïve café".encode())
+    latin = parse_message(b"Subject: x\n\n" + "naïve café".encode("cp1252"))
+    assert utf8.text == latin.text == "naïve café"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"=?utf-8?q?caf=C3=A9?=", "café"),
+        (b"=?UTF-8?B?w6k=?= =?UTF-8?B?w6k=?=", "éé"),
+        # One character split across two encoded words.
+        (b"=?utf-8?b?4oKs?= =?utf-8?b?4o?= =?utf-8?b?gqw=?=", "€€"),
+        (b"=?iso-2022-jp?b?GyRCRnxLXDhsGyhC?=", "日本語"),
+        (b"Re: =?windows-1252?q?=93quoted=94?= and plain", "Re: “quoted” and plain"),
+        (b"=?utf-8?q?broken_but_ok", "=?utf-8?q?broken_but_ok"),
+        (b"=?utf-8?b?!!!?=", "=?utf-8?b?!!!?="),
+        ("Raw UTF-8 Grüße".encode(), "Raw UTF-8 Grüße"),
+        (b"  folded\n   across\n\tlines  ", "folded across lines"),
+    ],
+)
+def test_subject_decoding(header: bytes, expected: str) -> None:
+    msg = parse_message(b"From: a@example.com\nSubject: " + header + b"\n\nbody\n")
+    assert msg.subject == expected
+
+
+# -- MIME structure -----------------------------------------------------------------------
+
+def test_multipart_without_boundary_is_read_as_text() -> None:
+    msg = parse_fixture("multipart-no-boundary.eml")
+    assert msg.text == "Your message could not be delivered."
+    assert msg.text_source == "plain"
+    assert "NoBoundaryInMultipartDefect" in msg.defects
+
+
+def test_multipart_with_wrong_boundary_is_recovered() -> None:
+    msg = parse_fixture("multipart-wrong-boundary.eml")
+    assert msg.text == "The printer on floor 3 is broken again."
+    assert msg.attachments == (Attachment("log.csv", "text/csv", 7, inline=False),)
+    assert "recovered a broken MIME boundary" in msg.defects
+
+
+def test_plain_is_preferred_in_alternative() -> None:
+    msg = parse_fixture("alternative.eml")
+    assert msg.text == "Bitte prüfen Sie die Rechnung."
+    assert msg.text_source == "plain"
+    assert msg.subject == "Prüfung der Rechnung"
+    assert msg.sender == Address("Müller, Jörg", "joerg.mueller@example.de")
+    assert msg.to == (Address("Support", "support@example.com"), Address("", "ops@example.com"))
+    assert msg.date == datetime(2024, 6, 7, 6, 0, tzinfo=timezone.utc)
+    assert msg.attachments == ()
+
+
+def test_empty_plain_part_falls_back_to_html() -> None:
+    msg = parse_fixture("empty-plain-alternative.eml")
+    assert msg.text == "Only the HTML part has words."
+    assert msg.text_source == "html"
+
+
+def test_html_only() -> None:
+    msg = parse_fixture("html-only.eml")
+    assert msg.text_source == "html"
+    assert msg.text == (
+        "Hello José,\n\n"
+        "Your order #123 & more shipped.\n\n"
+        "Track it here <https://shop.example/t/123>.\n\n"
+        "> Earlier message\n\n"
+        "- one\n- two"
+    )
+
+
+def test_text_enriched_is_read_as_plain() -> None:
+    raw = (b"Subject: e\nContent-Type: text/enriched\n\n"
+           b"<bold>Hello</bold>\nworld<<ok>\n\n\n<param>x</param>next")
+    msg = parse_message(raw)
+    assert msg.text_source == "plain"
+    assert msg.text == "Hello world<ok>\n\nnext"
+
+
+# -- addresses -------------------------------------------------------------------------------
+
+def test_address_headers_that_break_policy_default() -> None:
+    msg = parse_fixture("unlisted-recipients.eml")
+    assert msg.sender == Address("Bounce Handler", "handler@example.net")
+    assert msg.to == ()
+    assert msg.reply_to == ()
+    assert msg.cc == (Address("Doe, Jane", "jane@example.net"), Address("Smith, Bob", "bob@example.net"))
+    assert not any("unparseable" in d for d in msg.defects)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"MAILER-DAEMON", Address("MAILER-DAEMON", "")),
+        (b"john@example.com (John Doe)", Address("John Doe", "john@example.com")),
+        (b"<>", Address("", "")),
+        (b"", Address("", "")),
+    ],
+)
+def test_sender_edge_cases(header: bytes, expected: Address) -> None:
+    assert parse_message(b"From: " + header + b"\nSubject: x\n\nx\n").sender == expected
+
+
+# -- line endings and bytes --------------------------------------------------------------
+
+def test_nul_bytes() -> None:
+    msg = parse_fixture("nul-bytes.eml")
+    assert msg.subject == "zerobyte"
+    assert msg.sender == Address("Null", "nul@example.com")
+    assert msg.message_id == "nul-1@example.com"
+    assert msg.text == "beforeafter"
+
+
+def test_bare_cr_line_endings() -> None:
+    msg = parse_fixture("bare-cr.eml")
+    assert msg.subject == "classic mac"
+    assert msg.text == "First line café and a soft break.\nSecond line."
+
+
+def test_mixed_line_endings() -> None:
+    msg = parse_fixture("mixed-endings.eml")
+    assert msg.sender == Address("Mixed", "mixed@example.com")
+    assert msg.subject == "mixed"
+    assert msg.text == "one\ntwo\nthree\nfour"
+
+
+def test_no_headers_at_all() -> None:
+    msg = parse_fixture("no-headers.eml")
+    assert msg.text == "Just a line of text, no headers."
+    assert (msg.subject, msg.sender, msg.message_id, msg.date) == ("", Address("", ""), None, None)
+
+
+def test_empty_input() -> None:
+    msg = parse_message(b"")
+    assert (msg.text, msg.text_source, msg.subject, msg.attachments) == ("", "none", "", ())
+    assert msg.sender == Address("", "")
+
+
+def test_garbage_bytes() -> None:
+    raw = random.Random(1234).randbytes(20_000)
+    msg = parse_message(raw)
+    assert_well_formed(msg)
+    assert not any(d.startswith("message unreadable") for d in msg.defects)
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+def test_dangerous_filenames_are_made_safe() -> None:
+    msg = parse_fixture("dangerous-filenames.eml")
+    assert msg.text == "See attached."
+    assert [a.filename for a in msg.attachments] == [
+        "invoicefdp.exe", "passwd", "evil.dll", "hidden", "q" * 116 + ".pdf", "attachment-6",
+    ]
+    assert [a.content_type for a in msg.attachments] == [
+        "application/octet-stream", "text/plain", "application/x-msdownload",
+        "application/octet-stream", "application/pdf", "image/png",
+    ]
+    assert msg.attachments[-1] == Attachment("attachment-6", "image/png", 100, inline=True)
+    assert msg.attachments[1].size == len(b"root:x:0:0")   # the last newline belongs to the boundary
+
+
+def test_large_attachment_is_measured_not_copied() -> None:
+    size = 5 * 1024 * 1024
+    encoded = base64.encodebytes(os.urandom(size)).replace(b"\n", b"\r\n")
+    raw = (b"From: a@example.com\r\nSubject: big\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+           b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+           b"--b\r\nContent-Type: application/octet-stream; name=big.bin\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"--b--\r\n")
+    tracemalloc.start()
+    try:
+        msg = parse_message(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert msg.text == "see attached"
+    assert msg.attachments == (Attachment("big.bin", "application/octet-stream", size, inline=False),)
+    # The stdlib parser alone peaks near 8x the raw size; no decoded copies on top.
+    assert peak < 10 * len(raw)
+
+
+# -- identifiers and dates ---------------------------------------------------------------
+
+def test_message_id_junk() -> None:
+    msg = parse_fixture("message-id-junk.eml")
+    assert msg.message_id == "a@b"
+    assert msg.in_reply_to == "orig@example.com"
+    assert msg.references == ("root@example.com", "middle@example.com", "orig@example.com")
+
+
+def test_message_id_without_brackets() -> None:
+    msg = parse_fixture("message-id-bare.eml")
+    assert msg.message_id == "bare-id@example.com"
+    assert msg.in_reply_to == "parent@example.com"
+    assert msg.references == ("parent@example.com",)
+
+
+def test_message_id_that_is_not_one() -> None:
+    msg = parse_message(b"Message-ID: just some words\nIn-Reply-To:\n\nx\n")
+    assert (msg.message_id, msg.in_reply_to, msg.references) == (None, None, ())
+
+
+def test_impossible_year() -> None:
+    msg = parse_fixture("bad-date.eml")
+    assert msg.date is None
+    assert any(d.startswith("date out of range") for d in msg.defects)
+
+
+def test_date_without_zone_is_utc() -> None:
+    assert parse_fixture("date-no-zone.eml").date == datetime(2003, 1, 9, 14, 28, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"Thu, 06 Jun 2024 16:45:10 -0700", datetime(2024, 6, 6, 23, 45, 10, tzinfo=timezone.utc)),
+        (b"Sun, 22 Dec 1996 23:25:10 +0100 (CET)", datetime(1996, 12, 22, 22, 25, 10, tzinfo=timezone.utc)),
+        (b"Mon, 23 Dec 96 00:08 MET", datetime(1996, 12, 23, 0, 8, tzinfo=timezone.utc)),
+        (b"2020-07-01T12:00:00+02:00", datetime(2020, 7, 1, 10, 0, tzinfo=timezone.utc)),
+        (b"Tue, 5 Jan 2010 24:00:00 +0000", datetime(2010, 1, 6, 0, 0, tzinfo=timezone.utc)),
+        (b"Mon, 20 Mar 2017 05:12:54 +9900", datetime(2017, 3, 20, 5, 12, 54, tzinfo=timezone.utc)),
+        (b"garbage", None),
+        (b"", None),
+    ],
+)
+def test_dates(header: bytes, expected: datetime | None) -> None:
+    assert parse_message(b"Date: " + header + b"\n\nx\n").date == expected
+
+
+# -- automatic mail ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("name", "auto"),
+    [
+        ("bounce.eml", "bounce"),                     # beats its Auto-Submitted and List-Id
+        ("multipart-no-boundary.eml", "bounce"),      # postmaster sender
+        ("auto-reply.eml", "auto-reply"),             # beats its Precedence: bulk
+        ("list.eml", "list"),
+        ("outlook-normal.eml", None),                 # X-Auto-Response-Suppress is no signal
+        ("alternative.eml", None),
+    ],
+)
+def test_auto_detection(name: str, auto: str | None) -> None:
+    assert parse_fixture(name).auto == auto
+
+
+@pytest.mark.parametrize(
+    ("headers", "auto"),
+    [
+        (b"X-Failed-Recipients: gone@example.com\n", "bounce"),
+        (b"X-Autoreply: yes\n", "auto-reply"),
+        (b"Precedence: auto_reply\n", "auto-reply"),
+        (b"Subject: Automatic reply: Your ticket\n", "auto-reply"),
+        (b"Subject: Out of Office until Monday\n", "auto-reply"),
+        (b"Precedence: junk\n", "list"),
+        (b"List-Post: <mailto:l@example.org>\n", "list"),
+        (b"Subject: Re: Automatic reply: earlier\n", None),
+    ],
+)
+def test_auto_signals(headers: bytes, auto: str | None) -> None:
+    assert parse_message(b"From: a@example.com\n" + headers + b"\nx\n").auto == auto
+
+
+def test_bounce_details() -> None:
+    msg = parse_fixture("bounce.eml")
+    assert msg.text == "I'm sorry to have to inform you that your message could not be delivered."
+    assert [a.content_type for a in msg.attachments] == ["message/delivery-status", "message/rfc822"]
+
+
+# -- never raises ----------------------------------------------------------------------------
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes(raw: bytes) -> None:
+    msg = parse_message(raw)
+    assert_well_formed(msg)
+    assert not any(d.startswith("message unreadable") for d in msg.defects)
+
+
+SEEDS = [(FIXTURES / name).read_bytes() for name in
+         ("ansi-and-markup.eml", "dangerous-filenames.eml", "bounce.eml", "message-id-junk.eml",
+          "html-only.eml", "alternative.eml", "unlisted-recipients.eml")]
+NOISE = [b"\r", b"\n", b"\x00", b"\x1b[", b"=?", b"?=", b"?q?", b"--", b"--b", b"<", b">", b":",
+         b";", b"\"", b"Content-Type: multipart/mixed; boundary=b\n", b"\n\n", b"\xff", b"\xc3",
+         b"=\n", b"charset=", b"\\", b"(", b")", b",", b"@"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SEEDS), st.lists(
+    st.tuples(st.integers(min_value=0), st.integers(0, 8), st.sampled_from(NOISE) | st.binary(max_size=6)),
+    min_size=1, max_size=12,
+))
+def test_mutated_messages(seed: bytes, edits: list[tuple[int, int, bytes]]) -> None:
+    raw = seed
+    for position, deleted, inserted in edits:
+        position %= len(raw) + 1
+        raw = raw[:position] + inserted + raw[position + deleted:]
+    msg = parse_message(raw)
+    assert_well_formed(msg)
+    assert not any(d.startswith("message unreadable") for d in msg.defects)
