@@ -77,32 +77,32 @@ def store(tmp_path: Path, config: Config, clock: FrozenClock) -> Store:
 _ids = itertools.count(1)
 
 
+def build_mail(
+    subject: str = "Search is down",
+    sender: str = "Alice Customer <alice@acme.example>",
+    to: str = "support@example.com",
+    body: str = "Our search stopped returning results this morning.",
+    date: datetime = NOW,
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    **extra: str,
+) -> bytes:
+    """Raw RFC 5322 bytes for a plain message; other headers as keyword arguments (Auto_Submitted=...)."""
+    headers = {
+        "From": sender,
+        "To": to,
+        "Subject": subject,
+        "Date": email.utils.format_datetime(date),
+        "Message-ID": f"<{message_id or f'm{next(_ids)}@acme.example'}>",
+    }
+    if in_reply_to:
+        headers["In-Reply-To"] = f"<{in_reply_to}>"
+        headers["References"] = f"<{in_reply_to}>"
+    headers.update({name.replace("_", "-"): value for name, value in extra.items()})
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return (head + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n").encode()
+
+
 @pytest.fixture
 def mail() -> Callable[..., bytes]:
-    """Raw RFC 5322 bytes for a plain message; headers given as keyword arguments."""
-
-    def build(
-        subject: str = "Search is down",
-        sender: str = "Alice Customer <alice@acme.example>",
-        to: str = "support@example.com",
-        body: str = "Our search stopped returning results this morning.",
-        date: datetime = NOW,
-        message_id: str | None = None,
-        in_reply_to: str | None = None,
-        **extra: str,
-    ) -> bytes:
-        headers = {
-            "From": sender,
-            "To": to,
-            "Subject": subject,
-            "Date": email.utils.format_datetime(date),
-            "Message-ID": f"<{message_id or f'm{next(_ids)}@acme.example'}>",
-        }
-        if in_reply_to:
-            headers["In-Reply-To"] = f"<{in_reply_to}>"
-            headers["References"] = f"<{in_reply_to}>"
-        headers.update({name.replace("_", "-"): value for name, value in extra.items()})
-        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        return (head + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n").encode()
-
-    return build
+    return build_mail
