@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from frontdesk.mail.ingest import Ingestor, fingerprint
 from frontdesk.mail.parse import ParsedMessage, parse_message
+from frontdesk.storage.models import Message, Ticket
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 NOT_MESSAGES = {"licenses", "SOURCES.md", "MANIFEST.tsv", "check_corpus.py"}
@@ -96,3 +98,20 @@ def test_corpus_threads_are_linked(corpus: Path) -> None:
     unlinked = [m.subject for m in replies if m.in_reply_to not in known and not set(m.references) & known]
     assert unlinked == []
     assert all(m.date is not None and m.sender.email for m in messages)
+
+
+def test_corpus_imports_with_nothing_lost(corpus: Path, store) -> None:
+    """Every file becomes a stored message, or is a true duplicate of one (same id and content)."""
+    files = message_files(corpus)
+    ingestor = Ingestor(store)
+    summaries = list(ingestor.ingest_all((str(path), path.read_bytes()) for path in files))
+    summary = summaries[-1]
+    assert summary.read == len(files)
+    assert Message.select().count() == len(files) - summary.duplicates
+    assert Ticket.select().count() == summary.new_tickets
+    for raw_path in files:
+        parsed = parse_message(raw_path.read_bytes())
+        stored = Message.select().where(Message.fingerprint == fingerprint(parsed))
+        assert stored.exists(), f"{raw_path} was not stored"
+    shown = Message.select(Message.body_text, Message.body_source)
+    assert all(m.body_text.strip() or m.body_source == "none" for m in shown)
