@@ -18,8 +18,8 @@ from .clock import Clock
 from .config import Config
 from .migrations import upgrade
 from .models import MODELS, Customer, Event, Message, Outbox, Owner, Snippet, Ticket, UtcDateTimeField
-from .views import TicketView, ticket_view, ticket_views
 from .snippets import BUILT_IN_SNIPPETS, SnippetError, fill
+from .views import TicketView, ticket_view, ticket_views
 
 STATES = ("new", "open", "waiting", "resolved")
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
