@@ -7,7 +7,7 @@ import secrets
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -205,31 +205,14 @@ class Store:
         created = ticket is None
         if created:
             ticket = self._open_ticket(record, outbound)
+        copied = {f.name: getattr(record, f.name) for f in fields(record) if f.name not in ("raw", "thread_ids")}
         Message.create(
             ticket=ticket.id,
             direction="out" if outbound else "in",
-            message_id=record.message_id,
-            in_reply_to=record.in_reply_to,
-            refs=list(record.refs),
-            from_email=record.from_email,
-            from_name=record.from_name,
-            to_addrs=list(record.to_addrs),
-            cc_addrs=list(record.cc_addrs),
-            subject=record.subject,
-            sent_at=record.sent_at,
-            received_at=record.received_at,
-            body_text=record.body_text,
-            body_source=record.body_source,
-            attachments=list(record.attachments),
-            defects=list(record.defects),
-            auto=record.auto,
-            fingerprint=record.fingerprint,
             raw=zlib.compress(record.raw, 1),
-            raw_sha256=record.raw_sha256,
             raw_size=len(record.raw),
-            source=record.source,
-            parser_version=record.parser_version,
             created_at=self.clock.now(),
+            **copied,
         )
         self._after_message(ticket, record, outbound, created)
         return ticket, created
