@@ -51,12 +51,15 @@ def _read_one(path: Path) -> Iterator[Found]:
 
 
 def _file(path: Path, explicit: bool) -> Iterator[Found]:
-    raw = path.read_bytes()
-    if raw.startswith(b"From "):
+    with path.open("rb") as handle:
+        is_mbox = handle.read(5) == b"From "
+    if is_mbox:  # read member by member: an mbox can be far larger than memory wants to hold
         box = mailbox.mbox(path, factory=None, create=False)
         for index, key in enumerate(box.iterkeys(), start=1):
             yield Found(f"{path}#{index}", box.get_bytes(key))
-    elif explicit or path.suffix.lower() in _MAIL_SUFFIXES or _MAIL_START.match(raw[:1000]):
+        return
+    raw = path.read_bytes()
+    if explicit or path.suffix.lower() in _MAIL_SUFFIXES or _MAIL_START.match(raw[:1000]):
         yield Found(str(path), raw)
     else:
         yield Found(str(path), None)

@@ -31,7 +31,7 @@ class UtcDateTimeField(TextField):
     def python_value(self, value: str | None) -> datetime | None:
         if value is None:
             return None
-        return datetime.strptime(value, _STORED_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)  # much faster than strptime
 
 
 class JsonField(TextField):

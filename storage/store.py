@@ -17,7 +17,7 @@ from peewee import SqliteDatabase
 from .clock import Clock
 from .config import Config
 from .migrations import upgrade
-from .models import MODELS, Customer, Event, Message, Outbox, Owner, Snippet, Ticket, UtcDateTimeField
+from .models import MODELS, BaseModel, Customer, Event, Message, Outbox, Owner, Snippet, Ticket, UtcDateTimeField
 from .snippets import BUILT_IN_SNIPPETS, SnippetError, fill
 from .views import TicketView, ticket_view, ticket_views
 
@@ -93,6 +93,8 @@ class Store:
         self.config = config
         self.clock = clock
         self.actor = config.support.rep_name
+        self._customer_ids: dict[str, int] | None = None
+        self._sql: dict[tuple, str] = {}
 
     @classmethod
     def open(cls, path: Path, config: Config, clock: Clock) -> Store:
@@ -149,11 +151,13 @@ class Store:
         for name, (title, body) in BUILT_IN_SNIPPETS.items():
             Snippet.get_or_create(name=name, defaults=dict(title=title, body=body, updated_at=now))
 
-    def customer_for_email(self, email: str) -> Customer | None:
+    def customer_id_for_email(self, email: str) -> int | None:
         configured = self.config.customer_for_email(email)
         if configured is None:
             return None
-        return Customer.get_or_none(Customer.name == configured.name)
+        if self._customer_ids is None:
+            self._customer_ids = dict(Customer.select(Customer.name, Customer.id).tuples())
+        return self._customer_ids.get(configured.name)
 
     def owners(self) -> list[Owner]:
         return list(Owner.select().where(Owner.active == 1).order_by(Owner.team, Owner.name))
@@ -163,32 +167,37 @@ class Store:
 
     # --- ingest --------------------------------------------------------------------------
 
+    # Ingest is the hot path of an import: its statements are written once and reused, because
+    # building them through the ORM cost more than parsing the mail.
+
     def is_duplicate(self, record: MessageRecord) -> bool:
         """Same Message-ID and same content; without a Message-ID, the same raw bytes."""
         if record.message_id:
-            query = Message.select(Message.id).where(
-                (Message.message_id == record.message_id) & (Message.fingerprint == record.fingerprint)
+            found = self._first(
+                "SELECT 1 FROM message WHERE message_id = ? AND fingerprint = ? LIMIT 1",
+                (record.message_id, record.fingerprint),
             )
         else:
-            query = Message.select(Message.id).where(Message.raw_sha256 == record.raw_sha256)
-        return query.exists()
+            found = self._first("SELECT 1 FROM message WHERE raw_sha256 = ? LIMIT 1", (record.raw_sha256,))
+        return found is not None
 
     def find_thread(self, record: MessageRecord, sender_is_support: bool) -> Ticket | None:
         """The messages it answers; a stored reply to it (when mail arrives out of order); then a
         [#id] token in the subject if the sender belongs to that ticket."""
-        related = []
-        if record.thread_ids:
-            related.append(Message.message_id.in_(list(record.thread_ids)))
+        ids = list(record.thread_ids)
+        if ids:
+            marks = ",".join("?" * len(ids))
+            row = self._first(f"SELECT ticket_id FROM message WHERE message_id IN ({marks}) ORDER BY id DESC LIMIT 1", ids)
+            if row:
+                return self._ticket_row(row[0])
         if record.message_id:
-            related.append(Message.in_reply_to == record.message_id)
-        for condition in related:
-            row = Message.select(Message.ticket).where(condition).order_by(Message.id.desc()).first()
-            if row is not None:
-                return Ticket.get_by_id(row.ticket_id)
+            row = self._first("SELECT ticket_id FROM message WHERE in_reply_to = ? ORDER BY id DESC LIMIT 1", (record.message_id,))
+            if row:
+                return self._ticket_row(row[0])
         token = _TICKET_TOKEN.search(record.subject)
         if token is None:
             return None
-        ticket = Ticket.get_or_none(Ticket.id == int(token.group(1)))
+        ticket = self._ticket_row(int(token.group(1)))
         if ticket is not None and (sender_is_support or self._sender_belongs(ticket, record.from_email)):
             return ticket
         return None
@@ -196,8 +205,8 @@ class Store:
     def _sender_belongs(self, ticket: Ticket, sender: str) -> bool:
         if sender and sender == ticket.requester_email:
             return True
-        customer = self.customer_for_email(sender)
-        return customer is not None and customer.id == ticket.customer_id
+        customer_id = self.customer_id_for_email(sender)
+        return customer_id is not None and customer_id == ticket.customer_id
 
     def add_message(self, record: MessageRecord, outbound: bool) -> tuple[Ticket, bool]:
         """Store a message, threading it into a ticket or opening one. Returns (ticket, created)."""
@@ -206,7 +215,8 @@ class Store:
         if created:
             ticket = self._open_ticket(record, outbound)
         copied = {f.name: getattr(record, f.name) for f in fields(record) if f.name not in ("raw", "thread_ids")}
-        Message.create(
+        self._insert(
+            Message,
             ticket=ticket.id,
             direction="out" if outbound else "in",
             raw=zlib.compress(record.raw, 1),
@@ -214,50 +224,77 @@ class Store:
             created_at=self.clock.now(),
             **copied,
         )
-        self._after_message(ticket, record, outbound, created)
+        if not created:
+            self._after_reply(ticket, record, outbound)
         return ticket, created
 
     def _open_ticket(self, record: MessageRecord, outbound: bool) -> Ticket:
         # Mail we sent first (outreach) is a ticket with whoever we wrote to.
         requester = record.to_addrs[0] if outbound and record.to_addrs else record.from_email
-        customer = self.customer_for_email(requester)
-        ticket = Ticket.create(
+        values = dict(
             subject=record.subject,
             requester_email=requester,
             requester_name="" if outbound else record.from_name,
-            customer=customer.id if customer else None,
+            customer=self.customer_id_for_email(requester),
             state="open" if outbound else "new",
             automated=None if outbound else record.auto,
             created_at=record.received_at,
             updated_at=record.received_at,
             first_response_at=record.received_at if outbound else None,
+            pauses=[],
+            message_count=1,
         )
-        self._log(ticket, "created", {"source": record.source}, at=record.received_at, actor="mail")
+        ticket = Ticket(id=self._insert(Ticket, **values), **values)
+        data = {"source": record.source, "message_id": record.message_id}
+        self._log(ticket, "created", data, at=record.received_at, actor="mail")
         return ticket
 
-    def _after_message(self, ticket: Ticket, record: MessageRecord, outbound: bool, created: bool) -> None:
-        changes: dict = {Ticket.message_count: Ticket.message_count + 1}
-        if record.received_at > ticket.updated_at:
-            changes[Ticket.updated_at] = record.received_at
-        if not outbound and record.received_at < ticket.created_at:
-            changes[Ticket.created_at] = record.received_at  # an earlier message arrived late
-        if outbound and not created:
-            if ticket.first_response_at is None or record.received_at < ticket.first_response_at:
-                changes[Ticket.first_response_at] = record.received_at
+    def _after_reply(self, ticket: Ticket, record: MessageRecord, outbound: bool) -> None:
+        """A further message on a ticket: counts, times, and the state it moves the ticket to."""
+        at = record.received_at
+        changes: dict = {"updated_at": max(at, ticket.updated_at)}
+        if not outbound and at < ticket.created_at:
+            changes["created_at"] = at  # an earlier message arrived late
+        if outbound:
+            if ticket.first_response_at is None or at < ticket.first_response_at:
+                changes["first_response_at"] = at
             if ticket.state == "new":
-                changes[Ticket.state] = "open"
-                self._log(ticket, "state", {"from": "new", "to": "open"}, at=record.received_at, actor="mail")
-        elif not outbound and not created and record.auto is None and ticket.state in ("waiting", "resolved"):
-            changes.update(self._state_changes(ticket, "open", record.received_at))
-            self._log(ticket, "state", {"from": ticket.state, "to": "open"}, at=record.received_at, actor="mail")
-        Ticket.update(changes).where(Ticket.id == ticket.id).execute()
-        self._log(
-            ticket,
-            "message",
-            {"direction": "out" if outbound else "in", "message_id": record.message_id},
-            at=record.received_at,
-            actor="mail",
-        )
+                changes["state"] = "open"
+                self._log(ticket, "state", {"from": "new", "to": "open"}, at=at, actor="mail")
+        elif record.auto is None and ticket.state in ("waiting", "resolved"):
+            changes.update(self._state_changes(ticket, "open", at))
+            self._log(ticket, "state", {"from": ticket.state, "to": "open"}, at=at, actor="mail")
+        self._update_ticket(ticket.id, changes, count_message=True)
+        data = {"direction": "out" if outbound else "in", "message_id": record.message_id}
+        self._log(ticket, "message", data, at=at, actor="mail")
+
+    def _first(self, sql: str, params: Sequence) -> tuple | None:
+        return self.db.execute_sql(sql, params).fetchone()
+
+    def _ticket_row(self, ticket_id: int) -> Ticket | None:
+        return next(iter(Ticket.raw("SELECT * FROM ticket WHERE id = ?", ticket_id)), None)
+
+    def _insert(self, model: type[BaseModel], **values: object) -> int:
+        meta = model._meta
+        key = ("insert", model, tuple(values))
+        sql = self._sql.get(key)
+        if sql is None:
+            columns = ", ".join(meta.fields[name].column_name for name in values)
+            sql = self._sql[key] = f"INSERT INTO {meta.table_name} ({columns}) VALUES ({', '.join('?' * len(values))})"
+        params = [meta.fields[name].db_value(value) for name, value in values.items()]
+        return self.db.execute_sql(sql, params).lastrowid
+
+    def _update_ticket(self, ticket_id: int, changes: dict, count_message: bool = False) -> None:
+        key = ("update", tuple(changes), count_message)
+        sql = self._sql.get(key)
+        if sql is None:
+            assignments = [f"{Ticket._meta.fields[name].column_name} = ?" for name in changes]
+            if count_message:
+                assignments.append("message_count = message_count + 1")
+            sql = self._sql[key] = f"UPDATE ticket SET {', '.join(assignments)} WHERE id = ?"
+        ticket_fields = Ticket._meta.fields
+        params = [ticket_fields[name].db_value(value) for name, value in changes.items()]
+        self.db.execute_sql(sql, [*params, ticket_id])
 
     # --- the rep's actions ---------------------------------------------------------------
 
@@ -299,24 +336,24 @@ class Store:
             if state == "open" and ticket.state != "resolved" and ticket.state != "waiting":
                 raise StoreError(f"ticket #{ticket_id} is {ticket.state}; only a waiting or resolved ticket can be reopened")
             now = self.clock.now()
-            Ticket.update(self._state_changes(ticket, state, now)).where(Ticket.id == ticket.id).execute()
+            self._update_ticket(ticket.id, self._state_changes(ticket, state, now))
             self._log(ticket, "state", {"from": ticket.state, "to": state})
         return self.ticket(ticket_id)
 
     def _state_changes(self, ticket: Ticket, state: str, at: datetime) -> dict:
         """Moving out of waiting closes its pause; reopening a resolved ticket pauses over the gap."""
         pauses = [list(p) for p in ticket.pauses]
-        changes: dict = {Ticket.state: state, Ticket.updated_at: max(at, ticket.updated_at)}
+        changes: dict = {"state": state, "updated_at": max(at, ticket.updated_at)}
         if ticket.state == "waiting" and pauses and pauses[-1][1] is None:
             pauses[-1][1] = _stored.db_value(at)
         if ticket.state == "resolved" and ticket.resolved_at is not None:
             pauses.append([_stored.db_value(ticket.resolved_at), _stored.db_value(at)])
-            changes[Ticket.resolved_at] = None
+            changes["resolved_at"] = None
         if state == "waiting":
             pauses.append([_stored.db_value(at), None])
         if state == "resolved":
-            changes[Ticket.resolved_at] = at
-        changes[Ticket.pauses] = pauses
+            changes["resolved_at"] = at
+        changes["pauses"] = pauses
         return changes
 
     def queue_reply(self, ticket_id: int, body: str, kind: str = "reply", snippet: str | None = None) -> Outbox:
@@ -388,7 +425,7 @@ class Store:
         return list(query)
 
     def _log(self, ticket: Ticket, kind: str, data: dict, at: datetime | None = None, actor: str | None = None) -> None:
-        Event.create(ticket=ticket.id, at=at or self.clock.now(), actor=actor or self.actor, kind=kind, data=data)
+        self._insert(Event, ticket=ticket.id, at=at or self.clock.now(), actor=actor or self.actor, kind=kind, data=data)
 
 
 def first_name(display_name: str) -> str:
