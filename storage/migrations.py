@@ -131,6 +131,29 @@ CREATE INDEX outbox_status ON outbox (status);
 """
 
 
+# Search over every message (subject, sender, text) and drafts that survive a crash.
+SCHEMA_V2 = """
+CREATE VIRTUAL TABLE message_fts USING fts5(
+    subject, from_name, from_email, body_text,
+    content='message', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+INSERT INTO message_fts (message_fts) VALUES ('rebuild');
+CREATE TRIGGER message_fts_insert AFTER INSERT ON message BEGIN
+    INSERT INTO message_fts (rowid, subject, from_name, from_email, body_text)
+    VALUES (new.id, new.subject, new.from_name, new.from_email, new.body_text);
+END;
+CREATE TRIGGER message_fts_delete AFTER DELETE ON message BEGIN
+    INSERT INTO message_fts (message_fts, rowid, subject, from_name, from_email, body_text)
+    VALUES ('delete', old.id, old.subject, old.from_name, old.from_email, old.body_text);
+END;
+CREATE TABLE draft (
+    ticket_id INTEGER PRIMARY KEY REFERENCES ticket (id) ON DELETE CASCADE,
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+
+
 def _run_script(sql: str) -> Callable[[SqliteDatabase], None]:
     def step(db: SqliteDatabase) -> None:
         for statement in _statements(sql):
@@ -153,6 +176,7 @@ def _statements(sql: str) -> list[str]:
 # MIGRATIONS[n] upgrades a database from version n to n + 1.
 MIGRATIONS: Sequence[Callable[[SqliteDatabase], None]] = (
     _run_script(SCHEMA_V1),
+    _run_script(SCHEMA_V2),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

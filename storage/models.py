@@ -161,4 +161,12 @@ class Outbox(BaseModel):
     sent_at = UtcDateTimeField(null=True)
 
 
-MODELS = (Customer, Owner, Ticket, Message, Event, Snippet, SyncState, Outbox)
+class Draft(BaseModel):
+    """A reply being written, saved as it is typed so quitting or a crash loses nothing."""
+
+    ticket = ForeignKeyField(Ticket, primary_key=True, on_delete="CASCADE", backref="draft")
+    body = TextField()
+    updated_at = UtcDateTimeField()
+
+
+MODELS = (Customer, Owner, Ticket, Message, Event, Snippet, SyncState, Outbox, Draft)

@@ -17,12 +17,13 @@ from peewee import SqliteDatabase
 from .clock import Clock
 from .config import Config
 from .migrations import upgrade
-from .models import MODELS, BaseModel, Customer, Event, Message, Outbox, Owner, Snippet, Ticket, UtcDateTimeField
+from .models import MODELS, BaseModel, Customer, Draft, Event, Message, Outbox, Owner, Snippet, Ticket, UtcDateTimeField
 from .snippets import BUILT_IN_SNIPPETS, SnippetError, fill
 from .views import TicketView, ticket_view, ticket_views
 
 STATES = ("new", "open", "waiting", "resolved")
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
+_SEARCH_WORD = re.compile(r"\w[\w@.+-]*", re.UNICODE)
 _stored = UtcDateTimeField()
 
 
@@ -380,6 +381,7 @@ class Store:
                 updated_at=now,
             )
             self._log(ticket, "reply_queued", {"outbox": entry.id, "kind": kind, "snippet": snippet})
+            Draft.delete().where(Draft.ticket == ticket.id).execute()
         return entry
 
     def render_snippet(self, ticket_id: int, name: str) -> str:
@@ -411,6 +413,40 @@ class Store:
         if view is None:
             raise StoreError(f"no ticket #{ticket_id}")
         return view
+
+    def search(self, text: str, limit: int = 500) -> list[int]:
+        """Tickets whose messages, requester or customer match every word typed (prefixes too)."""
+        words = _SEARCH_WORD.findall(text)
+        if not words:
+            return []
+        match = " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+        like = "%" + " ".join(words) + "%"
+        rows = self.db.execute_sql(
+            "SELECT DISTINCT m.ticket_id FROM message_fts JOIN message m ON m.id = message_fts.rowid "
+            "WHERE message_fts MATCH ? "
+            "UNION SELECT t.id FROM ticket t LEFT JOIN customer c ON c.id = t.customer_id "
+            "WHERE t.requester_email LIKE ? OR t.requester_name LIKE ? OR c.name LIKE ? OR t.subject LIKE ? "
+            "LIMIT ?",
+            (match, like, like, like, like, limit),
+        )
+        return [row[0] for row in rows]
+
+    def add_note(self, ticket_id: int, text: str) -> None:
+        """An internal note: in the history for the team, never sent to the customer."""
+        if not text.strip():
+            raise StoreError("the note is empty")
+        with self.transaction():
+            self._log(self.ticket(ticket_id), "note", {"text": text.strip()})
+
+    def draft(self, ticket_id: int) -> str | None:
+        row = Draft.get_or_none(Draft.ticket == ticket_id)
+        return row.body if row else None
+
+    def save_draft(self, ticket_id: int, body: str) -> None:
+        if not body.strip():
+            Draft.delete().where(Draft.ticket == ticket_id).execute()
+            return
+        Draft.insert(ticket=ticket_id, body=body, updated_at=self.clock.now()).on_conflict_replace().execute()
 
     def events(self, ticket_id: int) -> list[Event]:
         return list(Event.select().where(Event.ticket == ticket_id).order_by(Event.at, Event.id))

@@ -149,3 +149,26 @@ def test_customers_added_to_the_config_later_claim_their_old_tickets(tmp_path, s
     reopened = Store.open(tmp_path / "tickets.db", load_config(extended), clock)
     assert Ticket.get().customer.name == "NewCo"
     reopened.close()
+
+
+def test_search_finds_words_in_messages_requesters_and_customers(store, mail):
+    ingestor = Ingestor(store)
+    ingestor.ingest(mail(subject="Helm upgrade hangs", body="The pre-upgrade hook never finishes."), "t")
+    ingestor.ingest(mail(subject="Licence question", sender="Eve <eve@elite.example>", body="How many seats?"), "t")
+    helm, licence = 1, 2
+    assert store.search("pre-upgr") == [helm]
+    assert store.search("HOOK never") == [helm]
+    assert store.search("elite") == [licence]
+    assert store.search('seats" OR *') == [], "search syntax typed by the user is taken as words"
+    assert store.search("   ") == []
+
+
+def test_notes_and_drafts(store, ticket_id):
+    store.add_note(ticket_id, "Customer is on 5.1, known bug")
+    assert store.events(ticket_id)[-1].data == {"text": "Customer is on 5.1, known bug"}
+    store.save_draft(ticket_id, "Hi Alice,\n\nWe")
+    assert store.draft(ticket_id) == "Hi Alice,\n\nWe"
+    store.save_draft(ticket_id, "Hi Alice,\n\nWe found it.")
+    assert store.draft(ticket_id) == "Hi Alice,\n\nWe found it."
+    store.save_draft(ticket_id, "")
+    assert store.draft(ticket_id) is None
