@@ -28,6 +28,8 @@ Decisions users can rely on:
   or ``"other"``. A customer without ``policy`` uses ``[sla].default_policy``. Names are unique
   (ignoring case) and so are domains across all customers. An address matches a customer by its
   domain or any subdomain of it; the most specific domain wins.
+- ``[alerts]``: ``new_ticket``, ``at_risk``, ``breached`` (toasts in the inbox) and ``bell``; all
+  default true.
 - ``[notify]``: ``slack_webhook`` (an https URL; the URL itself is a credential, so prefer
   ``slack_webhook_command``, which prints the URL) — one or the other, not both.
 """
@@ -72,6 +74,17 @@ class SupportConfig:
     display_name: str = "Support"
     rep_name: str = "frontdesk"  # the person on rotation; load_config defaults it to $USER
     rep_email: str | None = None
+    snippets_dir: Path | None = None  # the team's own snippets, one Markdown file each
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """What the inbox announces with a toast, and whether it also rings the terminal bell."""
+
+    new_ticket: bool = True
+    at_risk: bool = True
+    breached: bool = True
+    bell: bool = True
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ class Config:
     customers: tuple[CustomerConfig, ...]
     owners: tuple[OwnerConfig, ...]
     notify: NotifyConfig
+    alerts: AlertsConfig = AlertsConfig()
 
     def customer_for_email(self, email: str) -> CustomerConfig | None:
         """The customer whose domain is the address's domain or a parent of it (most specific)."""
@@ -493,6 +507,7 @@ _SUPPORT_KEYS: dict[str, Convert] = {
     "display_name": _text,
     "rep_name": _text,
     "rep_email": _email,
+    "snippets_dir": lambda value, key: Path(_text(value, key)).expanduser(),
 }
 
 
@@ -653,6 +668,9 @@ def _notify(value: Any, key: str) -> NotifyConfig:
     return NotifyConfig(**given)
 
 
+_ALERT_KEYS: dict[str, Convert] = {name: _bool for name in ("new_ticket", "at_risk", "breached", "bell")}
+
+
 # Top-level tables; `support` is read apart because its defaults come from the environment.
 _SECTIONS: dict[str, Convert] = {
     "support": _table,
@@ -663,6 +681,7 @@ _SECTIONS: dict[str, Convert] = {
     "customers": _customers,
     "owners": _owners,
     "notify": _notify,
+    "alerts": _record(AlertsConfig, _ALERT_KEYS),
 }
 
 _SECRET_NAMES = frozenset({"password", "pass", "passwd", "secret", "token"})
@@ -716,4 +735,5 @@ def _build(raw: Mapping[str, Any], path: Path | None, environ: Mapping[str, str]
         customers=customers,
         owners=given.get("owners", ()),
         notify=given.get("notify", NotifyConfig()),
+        alerts=given.get("alerts", AlertsConfig()),
     )

@@ -19,7 +19,7 @@ from .config import Config
 from .migrations import upgrade
 from .models import MODELS, BaseModel, Customer, Draft, Event, Message, Outbox, Owner, Snippet, Ticket, UtcDateTimeField
 from .snippets import BUILT_IN_SNIPPETS, SnippetError, fill
-from .views import TicketView, ticket_view, ticket_views
+from .views import TicketView, recently_resolved, ticket_view, ticket_views
 
 STATES = ("new", "open", "waiting", "resolved")
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
@@ -407,6 +407,16 @@ class Store:
     def views(self, include_resolved: bool = False) -> list[TicketView]:
         """Tickets with their SLA clocks as of now, most urgent first."""
         return ticket_views(self.config, self.clock.now(), include_resolved=include_resolved)
+
+    def views_of(self, ticket_ids: Sequence[int]) -> list[TicketView]:
+        return ticket_views(self.config, self.clock.now(), ticket_ids=ticket_ids)
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a cheap way to notice new mail or edits."""
+        return self.db.execute_sql("PRAGMA data_version").fetchone()[0]
+
+    def recently_resolved(self, limit: int = 500) -> tuple[list[TicketView], int]:
+        return recently_resolved(self.config, self.clock.now(), limit)
 
     def view(self, ticket_id: int) -> TicketView:
         view = ticket_view(self.config, self.clock.now(), ticket_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -98,15 +99,34 @@ _COLUMNS = (
 )
 
 
-def ticket_views(config: Config, now: datetime, include_resolved: bool = False, ticket_id: int | None = None) -> list[TicketView]:
-    query = (
+def _query():
+    return (
         Ticket.select(*_COLUMNS)
         .join(Customer, JOIN.LEFT_OUTER, on=(Ticket.customer == Customer.id))
         .switch(Ticket)
         .join(Owner, JOIN.LEFT_OUTER, on=(Ticket.owner == Owner.id))
     )
+
+
+def recently_resolved(config: Config, now: datetime, limit: int) -> tuple[list[TicketView], int]:
+    """The latest resolved tickets, newest first, and how many there are in all."""
+    query = _query().where(Ticket.state == "resolved").order_by(Ticket.resolved_at.desc()).limit(limit)
+    total = Ticket.select().where(Ticket.state == "resolved").count()
+    return [_view(config, now, row) for row in query.tuples().iterator()], total
+
+
+def ticket_views(
+    config: Config,
+    now: datetime,
+    include_resolved: bool = False,
+    ticket_id: int | None = None,
+    ticket_ids: Sequence[int] | None = None,
+) -> list[TicketView]:
+    query = _query()
     if ticket_id is not None:
         query = query.where(Ticket.id == ticket_id)
+    elif ticket_ids is not None:
+        query = query.where(Ticket.id.in_(list(ticket_ids)))
     elif not include_resolved:
         query = query.where(Ticket.state != "resolved")
     views = [_view(config, now, row) for row in query.tuples().iterator()]

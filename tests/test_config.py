@@ -317,12 +317,12 @@ ERRORS = [
     (
         '[support]\naddres = "a@b.example"',
         "support.addres: unknown key (did you mean 'address'? "
-        "allowed keys: address, display_name, rep_name, rep_email)",
+        "allowed keys: address, display_name, rep_name, rep_email, snippets_dir)",
     ),
     (
         '[imapp]\nhost = "x"',
         "imapp: unknown key (did you mean 'imap'? allowed keys: "
-        "support, imap, smtp, business_hours, sla, customers, owners, notify)",
+        "support, imap, smtp, business_hours, sla, customers, owners, notify, alerts)",
     ),
     ('[imap]\nport = 993', "imap.host: required key is missing"),
     (

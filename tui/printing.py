@@ -15,6 +15,8 @@ from frontdesk.storage.models import Event, Message, Outbox
 from frontdesk.storage.sla import TargetState, format_remaining
 from frontdesk.storage.views import TicketView, iso
 
+from .detail import describe
+
 STATUS_STYLE = {
     "breached": "bold red",
     "at_risk": "yellow",
@@ -127,26 +129,7 @@ def ticket_detail(
     console.print()
     console.print(Text("History", style="bold"))
     for event in events:
-        console.print(Text(f"  {local(event.at)}  {event.actor}: {describe_event(event)}"))
-
-
-def describe_event(event: Event) -> str:
-    data = event.data
-    match event.kind:
-        case "created":
-            return "ticket opened"
-        case "message":
-            return "reply recorded" if data.get("direction") == "out" else "customer message received"
-        case "severity":
-            return f"severity set to {data['to']}"
-        case "owner":
-            note = f" ({data['note']})" if data.get("note") else ""
-            return f"handed to {data['to']}{note}"
-        case "state":
-            return f"{data['from']} → {data['to']}"
-        case "reply_queued":
-            return f"{data.get('kind', 'reply')} queued" + (f" from snippet {data['snippet']}" if data.get("snippet") else "")
-    return event.kind
+        console.print(Text(f"  {local(event.at)}  {event.actor}: {describe(event)}"))
 
 
 def _size(size: int) -> str:
