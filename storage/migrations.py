@@ -177,6 +177,8 @@ def _statements(sql: str) -> list[str]:
 MIGRATIONS: Sequence[Callable[[SqliteDatabase], None]] = (
     _run_script(SCHEMA_V1),
     _run_script(SCHEMA_V2),
+    # When a failed send may be tried again; NULL: only when the user says so.
+    _run_script("ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;"),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

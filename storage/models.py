@@ -159,6 +159,7 @@ class Outbox(BaseModel):
     created_at = UtcDateTimeField()
     updated_at = UtcDateTimeField()
     sent_at = UtcDateTimeField(null=True)
+    next_attempt_at = UtcDateTimeField(null=True)  # a failed row is retried from then; NULL: by hand only
 
 
 class Draft(BaseModel):
