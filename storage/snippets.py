@@ -1,10 +1,12 @@
-"""Reply snippets: built-in ones seeded on first open, and the placeholder filling that refuses to
-send a placeholder to a customer literally."""
+"""Reply snippets: built-in ones seeded on first open, the team's own from a folder of Markdown
+files, and the placeholder filling that refuses to send a placeholder to a customer literally."""
 
 from __future__ import annotations
 
-import string
+import re
 from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
 
 BUILT_IN_SNIPPETS: dict[str, tuple[str, str]] = {
     "ack": (
@@ -12,6 +14,21 @@ BUILT_IN_SNIPPETS: dict[str, tuple[str, str]] = {
         "Hi {first_name},\n\n"
         "Thanks for getting in touch. Your request is logged as ticket #{ticket_id} and I'm looking into it now. "
         "I'll come back to you as soon as I know more.\n\n"
+        "Best,\n{rep_name}",
+    ),
+    "call": (
+        "Offer a call",
+        "Hi {first_name},\n\n"
+        "This might be quicker to sort out together. Would a short call help? Send me two or three times "
+        "that suit you, with your time zone, and I'll set it up.\n\n"
+        "Best,\n{rep_name}",
+    ),
+    "docs": (
+        "Link to the documentation",
+        "Hi {first_name},\n\n"
+        "This is covered in our documentation, which walks through it step by step:\n\n"
+        "{link}\n\n"
+        "If what you see doesn't match the page, reply here and we'll pick it up from there.\n\n"
         "Best,\n{rep_name}",
     ),
     "handoff": (
@@ -39,21 +56,98 @@ BUILT_IN_SNIPPETS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# Placeholders only the rep can fill (which page to link): fill() leaves them for the reply screen,
+# which refuses to send until they are replaced, and refuses them where nobody can edit (the CLI).
+HAND_FILLED = frozenset({"link"})
+
+# What a reader takes for a placeholder: any case, spaces inside the braces, dotted or indexed
+# ({First_Name}, { ticket_id }, {ticket_id.__class__}, {x[0]}). Only an exact lower-case {name}
+# is ever filled, by plain substitution: nothing is looked up or evaluated. Other braces, such as
+# JSON or {} in code, are ordinary text.
+_LOOKS_LIKE_PLACEHOLDER = re.compile(r"\{\s*[A-Za-z_][A-Za-z0-9_.\[\]]*\s*\}")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+_MAX_SNIPPET_BYTES = 256 * 1024  # a snippet is a short reply; a bigger file is a mistake
+
 
 class SnippetError(ValueError):
     pass
 
 
-def placeholders(body: str) -> set[str]:
-    try:
-        return {name for _, name, _, _ in string.Formatter().parse(body) if name}
-    except ValueError as error:  # an unmatched brace
-        raise SnippetError(f"the snippet is malformed: {error}") from None
+class UserSnippet(NamedTuple):
+    name: str
+    title: str
+    body: str
 
 
-def fill(body: str, values: Mapping[str, str | None]) -> str:
-    """Fill every placeholder or refuse: a customer must never see '{first_name}'."""
-    missing = sorted(name for name in placeholders(body) if not values.get(name))
+def placeholders(text: str) -> list[str]:
+    """Every placeholder-like `{...}` in the text, as written, once each, in order."""
+    return list(dict.fromkeys(match.group() for match in _LOOKS_LIKE_PLACEHOLDER.finditer(text)))
+
+
+def fill(body: str, values: Mapping[str, str | None], editable: bool = False) -> str:
+    """Fill every placeholder or refuse: a customer must never see '{first_name}'.
+
+    `editable`: the text goes into an editor that blocks sending while a placeholder remains, so
+    the HAND_FILLED ones stay for the rep to write.
+    """
+    found = placeholders(body)
+    names = {token: _name(token) for token in found}
+    unknown = [token for token, name in names.items() if name not in values and name not in HAND_FILLED]
+    if unknown:
+        known = ", ".join(sorted([*values, *HAND_FILLED]))
+        raise SnippetError(f"the snippet has {', '.join(unknown)}, which frontdesk does not fill (known: {known})")
+    missing = sorted({name for name in names.values() if name in values and not values[name]})
     if missing:
         raise SnippetError("the snippet needs " + ", ".join(missing) + ", which this ticket does not have")
-    return body.format_map(values)
+    by_hand = [token for token, name in names.items() if name in HAND_FILLED and name not in values]
+    if by_hand and not editable:
+        raise SnippetError(f"the snippet needs {', '.join(by_hand)} written by hand: use it from the reply screen")
+    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1)) or match.group(), body)
+
+
+def _name(token: str) -> str | None:
+    """The name an exact {name} placeholder fills; None for anything else that only looks like one."""
+    match = _PLACEHOLDER.fullmatch(token)
+    return match.group(1) if match else None
+
+
+def load_snippet_dir(folder: Path) -> tuple[list[UserSnippet], list[str]]:
+    """The team's snippets: one UTF-8 Markdown file each, `name.md`, an optional `# Title` first line.
+
+    Returns the snippets sorted by name, and a reason for each file that was skipped.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [], [f"{folder}: no such folder"]
+    try:
+        paths = sorted(path for path in folder.glob("*.md") if not path.name.startswith("."))
+    except OSError as error:
+        return [], [f"{folder}: {error.strerror}"]
+    snippets: list[UserSnippet] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            snippets.append(_read_snippet(path))
+        except SnippetError as error:
+            problems.append(f"{path.name}: {error}")
+    return snippets, problems
+
+
+def _read_snippet(path: Path) -> UserSnippet:
+    try:
+        if path.stat().st_size > _MAX_SNIPPET_BYTES:
+            raise SnippetError(f"larger than {_MAX_SNIPPET_BYTES // 1024} KB")
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SnippetError("not UTF-8 text") from None
+    except OSError as error:
+        raise SnippetError(error.strerror or "cannot be read") from None
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n")
+    title = path.stem
+    if lines[0].startswith("# "):
+        title = lines.pop(0)[2:].strip() or title
+    body = "\n".join(lines).strip()
+    if not body:
+        raise SnippetError("has no text")
+    return UserSnippet(path.stem, title, body)

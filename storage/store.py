@@ -12,13 +12,13 @@ from datetime import datetime
 from pathlib import Path
 
 import platformdirs
-from peewee import SqliteDatabase
+from peewee import SqliteDatabase, fn
 
 from .clock import Clock
 from .config import Config
 from .migrations import upgrade
 from .models import MODELS, BaseModel, Customer, Draft, Event, Message, Outbox, Owner, Snippet, Ticket, UtcDateTimeField
-from .snippets import BUILT_IN_SNIPPETS, SnippetError, fill
+from .snippets import BUILT_IN_SNIPPETS, SnippetError, fill, load_snippet_dir
 from .views import TicketView, recently_resolved, ticket_view, ticket_views
 
 STATES = ("new", "open", "waiting", "resolved")
@@ -44,6 +44,9 @@ def open_database(path: Path) -> SqliteDatabase:
         raise StoreError(f"cannot create the folder for the database {path}: {error.strerror}") from None
     db = SqliteDatabase(
         str(path),
+        # Writers take the lock when they begin: a deferred transaction that reads and then writes
+        # fails at once with "database is locked" if another process committed in between.
+        lock_type="IMMEDIATE",
         pragmas={
             "journal_mode": "wal",
             "foreign_keys": 1,
@@ -148,9 +151,23 @@ class Store:
             )
 
     def _seed_snippets(self) -> None:
+        """Built-ins once; the team's folder on every open, so edits to its files show up."""
         now = self.clock.now()
         for name, (title, body) in BUILT_IN_SNIPPETS.items():
             Snippet.get_or_create(name=name, defaults=dict(title=title, body=body, updated_at=now))
+        self.snippet_problems: list[str] = []
+        folder = self.config.support.snippets_dir
+        if folder is None:
+            return
+        if not folder.is_dir():
+            self.snippet_problems.append(f"{folder}: snippets_dir is not a folder")
+            return
+        snippets, self.snippet_problems = load_snippet_dir(folder)
+        for snippet in snippets:
+            values = dict(title=snippet.title, body=snippet.body, updated_at=now)
+            Snippet.insert(name=snippet.name, **values).on_conflict(
+                conflict_target=[Snippet.name], update=values
+            ).execute()
 
     def customer_id_for_email(self, email: str) -> int | None:
         configured = self.config.customer_for_email(email)
@@ -162,6 +179,15 @@ class Store:
 
     def owners(self) -> list[Owner]:
         return list(Owner.select().where(Owner.active == 1).order_by(Owner.team, Owner.name))
+
+    def open_tickets_by_owner(self) -> dict[int, int]:
+        """How many unresolved tickets each owner carries: the hand-off picker shows the load."""
+        query = (
+            Ticket.select(Ticket.owner, fn.COUNT(Ticket.id))
+            .where((Ticket.state != "resolved") & Ticket.owner.is_null(False))
+            .group_by(Ticket.owner)
+        )
+        return dict(query.tuples())
 
     def snippets(self) -> list[Snippet]:
         return list(Snippet.select().order_by(Snippet.name))
@@ -371,6 +397,7 @@ class Store:
                 ticket=ticket.id,
                 kind=kind,
                 to_addrs=[ticket.requester_email],
+                cc_addrs=self._kept_cc(ticket),
                 subject=reply_subject(ticket.id, ticket.subject),
                 body=body,
                 in_reply_to=last.message_id if last else None,
@@ -384,7 +411,17 @@ class Store:
             Draft.delete().where(Draft.ticket == ticket.id).execute()
         return entry
 
-    def render_snippet(self, ticket_id: int, name: str) -> str:
+    def _kept_cc(self, ticket: Ticket) -> list[str]:
+        """Everyone the customer last included, so a reply reaches the same people (reply-all)."""
+        last_in = ticket.messages.where(Message.direction == "in").order_by(Message.id.desc()).first()
+        if last_in is None:
+            return []
+        ours = {ticket.requester_email, (self.config.support.address or "").lower()}
+        return [a for a in dict.fromkeys([*last_in.to_addrs, *last_in.cc_addrs]) if a and a not in ours]
+
+    def render_snippet(self, ticket_id: int, name: str, editable: bool = False) -> str:
+        """The snippet filled for this ticket. `editable`: the rep will edit it before sending, so
+        placeholders only a person can fill (a documentation link) may stay in."""
         snippet = Snippet.get_or_none(Snippet.name == name)
         if snippet is None:
             known = ", ".join(s.name for s in self.snippets())
@@ -400,7 +437,7 @@ class Store:
             "support_name": self.config.support.display_name,
         }
         try:
-            return fill(snippet.body, values)
+            return fill(snippet.body, values, editable=editable)
         except SnippetError as error:
             raise StoreError(f"snippet {name!r}: {error}") from None
 

@@ -43,13 +43,14 @@ class TicketView:
         return None
 
     def urgency(self) -> tuple:
-        """Breached first, then least time left; paused and clockless tickets after; resolved last."""
+        """Breached first, then least time left (untriaged first at equal time); paused and
+        clockless tickets after; resolved last, newest first."""
         target = self.running_target
         if self.state == "resolved":
-            return (3, -self.created_at.timestamp())
+            return (3, -self.created_at.timestamp(), 0)
         if target is None or target.status == "paused":
-            return (2, self.created_at.timestamp())
-        return (1, target.remaining.total_seconds())
+            return (2, self.created_at.timestamp(), 0)
+        return (1, target.remaining.total_seconds(), 0 if self.severity is None else 1)
 
     def as_json(self) -> dict:
         response, resolution = self.sla.response, self.sla.resolution

@@ -3,6 +3,7 @@ builder for raw messages."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import itertools
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from frontdesk.mail.demo import build_demo
 from frontdesk.storage.clock import FrozenClock
 from frontdesk.storage.config import Config, load_config
 from frontdesk.storage.store import Store
@@ -106,3 +108,30 @@ def build_mail(
 @pytest.fixture
 def mail() -> Callable[..., bytes]:
     return build_mail
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path, clock: FrozenClock) -> Store:
+    """The demo mailbox as of NOW, on a frozen clock."""
+    config_file, db_file = build_demo(tmp_path / "demo", clock.now())
+    opened = Store.open(db_file, load_config(config_file), clock)
+    yield opened
+    opened.close()
+
+
+def run_app(app, script, size: tuple[int, int] = (120, 40)) -> None:
+    """Drive a Textual app headless: `script(pilot)` is an async function of the pilot."""
+
+    async def drive() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await script(pilot)
+
+    asyncio.run(drive())
+
+
+async def settle(pilot) -> None:
+    """Let background store work finish and its results reach the screen."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()

@@ -172,3 +172,26 @@ def test_notes_and_drafts(store, ticket_id):
     assert store.draft(ticket_id) == "Hi Alice,\n\nWe found it."
     store.save_draft(ticket_id, "")
     assert store.draft(ticket_id) is None
+
+
+def test_a_reply_keeps_everyone_the_customer_copied(store, mail):
+    raw = mail(to="support@example.com, Bob <bob@acme.example>", Cc="carol@acme.example, Support <support@example.com>")
+    Ingestor(store).ingest(raw, "t")
+    entry = store.queue_reply(1, "On it.")
+    assert (entry.to_addrs, entry.cc_addrs) == (["alice@acme.example"], ["bob@acme.example", "carol@acme.example"])
+
+
+def test_the_teams_snippet_folder_is_loaded_and_refreshed(tmp_path, config_path, clock, mail):
+    folder = tmp_path / "snippets"
+    folder.mkdir()
+    (folder / "restart.md").write_text("# Restart the indexer\n\nHi {first_name},\n\nPlease restart the indexer.\n")
+    with_folder = tmp_path / "with-folder.toml"
+    with_folder.write_text(config_path.read_text().replace("[support]\n", f'[support]\nsnippets_dir = "{folder}"\n'))
+    store = Store.open(tmp_path / "s.db", load_config(with_folder), clock)
+    Ingestor(store).ingest(mail(), "t")
+    assert "Please restart the indexer." in store.render_snippet(1, "restart")
+    store.close()
+    (folder / "restart.md").write_text("# Restart the indexer\n\nHi {first_name}, restart it please.\n")
+    store = Store.open(tmp_path / "s.db", load_config(with_folder), clock)
+    assert store.render_snippet(1, "restart") == "Hi Alice, restart it please."
+    store.close()

@@ -1,0 +1,237 @@
+"""The compose screen on a real store: quoting, drafts, snippets, and the checks before sending."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+
+import pytest
+from test_modals import HOSTILE, HOSTILE_SHOWN, Host, no_blink, screen_text, settle
+
+from frontdesk.mail.ingest import Ingestor
+from frontdesk.storage.models import Snippet, Ticket
+from frontdesk.tui.compose import ComposeScreen, own_text, send_problem
+
+from conftest import NOW
+
+BODY = "Search returns nothing since 9:00.\n\nOur config: {\"replicas\": 3} and {cluster_name}."
+Scenario = Callable[[object, ComposeScreen], Awaitable[None]]
+
+
+@pytest.fixture
+def ticket_id(store, mail) -> int:
+    Ingestor(store).ingest(mail(subject=HOSTILE, sender="Alice Doe <alice@acme.example>", body=BODY), "test")
+    return Ticket.get().id
+
+
+def compose(store, ticket_id: int, scenario: Scenario, size: tuple[int, int] = (80, 24)) -> Host:
+    screen = ComposeScreen(store, ticket_id)
+    app = Host(screen)
+
+    async def run() -> None:
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await scenario(pilot, screen)
+            await settle(pilot)
+
+    asyncio.run(run())
+    return app
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*text)
+
+
+async def send(pilot) -> None:
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+
+
+def test_opens_with_the_header_and_the_customer_quoted_below_an_empty_line(store, ticket_id):
+    seen: dict[str, object] = {}
+
+    async def look(pilot, screen: ComposeScreen) -> None:
+        seen["text"], seen["cursor"], seen["screen"] = screen.editor.text, screen.editor.cursor_location, screen_text(pilot.app)
+
+    compose(store, ticket_id, look)
+    assert seen["cursor"] == (0, 0)
+    assert seen["text"] == (
+        "\n\nOn Wed, 25 Nov 2026 at 15:00, Alice Doe wrote:\n"
+        "> Search returns nothing since 9:00.\n>\n"
+        '> Our config: {"replicas": 3} and {cluster_name}.'
+    )
+    assert "To        Alice Doe <alice@acme.example>" in seen["screen"]
+    assert f"Subject   {HOSTILE_SHOWN} [#{ticket_id}]" in seen["screen"]
+
+
+def test_a_saved_draft_comes_back(store, ticket_id):
+    store.save_draft(ticket_id, "Hi Alice,\n\nstill checking")
+    seen: dict[str, str] = {}
+
+    async def look(pilot, screen: ComposeScreen) -> None:
+        seen["text"], seen["screen"] = screen.editor.text, screen_text(pilot.app)
+
+    compose(store, ticket_id, look)
+    assert seen["text"] == "Hi Alice,\n\nstill checking"
+    assert "Your saved draft is back." in seen["screen"]
+
+
+def test_the_draft_is_saved_while_typing(store, ticket_id):
+    async def write(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "Hi Alice")
+        assert store.draft(ticket_id) is None  # not on every key
+        await pilot.pause(0.7)
+        await settle(pilot)
+        assert store.draft(ticket_id).startswith("Hi Alice\n\nOn Wed")
+        assert "Draft saved." in screen_text(pilot.app)
+        await type_text(pilot, "!")
+
+    compose(store, ticket_id, write)
+    # Quitting within the half second still keeps the last keys: the screen writes them on its way out.
+    for thread in threading.enumerate():
+        if thread.name == "frontdesk-draft":
+            thread.join()
+    assert store.draft(ticket_id).startswith("Hi Alice!\n")
+
+
+def test_escape_keeps_the_draft_and_says_so(store, ticket_id):
+    notices: list[str] = []
+
+    async def leave(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "half a thought")
+        await pilot.press("escape")
+        await settle(pilot)
+        notices.extend(n.message for n in pilot.app._notifications)
+
+    app = compose(store, ticket_id, leave)
+    assert app.results == [False]
+    assert store.draft(ticket_id).startswith("half a thought\n")
+    assert any("Draft kept" in notice for notice in notices)
+
+
+def test_leaving_without_writing_keeps_no_draft(store, ticket_id):
+    store.save_draft(ticket_id, "old words")
+
+    async def erase_and_leave(pilot, screen: ComposeScreen) -> None:
+        screen.editor.clear()
+        await pilot.press("escape")
+
+    app = compose(store, ticket_id, erase_and_leave)
+    assert app.results == [False] and store.draft(ticket_id) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("", "Nothing to send yet: write your reply above the quoted message."),
+        ("Hi {first_name}, see {link}", "Replace {first_name}, {link} before sending"),
+    ],
+)
+def test_an_empty_reply_or_a_placeholder_is_refused_on_screen(store, ticket_id, typed, reason):
+    seen: dict[str, str] = {}
+
+    async def try_send(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, typed)
+        await send(pilot)
+        seen["screen"] = screen_text(pilot.app)
+
+    app = compose(store, ticket_id, try_send)
+    assert app.results == [] and store.outbox() == []
+    assert reason in seen["screen"]
+
+
+def test_sending_queues_the_reply_with_the_quote_and_clears_the_draft(store, ticket_id):
+    async def write_and_send(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "Thanks, on it.")
+        await pilot.pause(0.7)  # a draft exists
+        await settle(pilot)
+        await send(pilot)
+
+    app = compose(store, ticket_id, write_and_send)
+    assert app.results == [True]
+    [entry] = store.outbox()
+    # The customer's own braces are quoted text: they never block a send.
+    assert entry.body.startswith("Thanks, on it.\n\nOn Wed") and "> Our config:" in entry.body
+    assert entry.subject == f"{HOSTILE_SHOWN} [#{ticket_id}]"
+    assert store.draft(ticket_id) is None
+
+
+def test_a_snippet_goes_in_at_the_cursor_and_is_recorded(store, ticket_id):
+    async def insert(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "PS")
+        await pilot.press("left", "left", "ctrl+t")
+        await settle(pilot)
+        await type_text(pilot, "ack")
+        await settle(pilot)
+        assert "Thanks for getting in touch" in screen_text(pilot.app)  # the filled preview
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.editor.text.startswith(f"Hi Alice,\n\nThanks for getting in touch. Your request is logged as ticket #{ticket_id}")
+        assert screen.editor.text.split("\n\nOn Wed")[0].endswith("Best,\nDana RepPS")
+        await send(pilot)
+
+    app = compose(store, ticket_id, insert, size=(100, 30))
+    assert app.results == [True]
+    assert store.events(ticket_id)[-1].data["snippet"] == "ack"
+
+
+def test_a_hostile_user_snippet_is_shown_and_inserted_as_plain_text(store, ticket_id):
+    Snippet.create(name="evil", title="[bold red]Evil [/foo]", body="Hi {first_name} \x1b[31mred\u202e [b]x[/b]", updated_at=NOW)
+    seen: dict[str, str] = {}
+
+    async def insert(pilot, screen: ComposeScreen) -> None:
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        await type_text(pilot, "evil")
+        await settle(pilot)
+        seen["picker"] = screen_text(pilot.app)
+        await pilot.press("enter")
+        await settle(pilot)
+        seen["text"] = screen.editor.text
+
+    compose(store, ticket_id, insert, size=(100, 30))
+    assert "[bold red]Evil [/foo]" in seen["picker"] and "Hi Alice red [b]x[/b]" in seen["picker"]
+    assert seen["text"].startswith("Hi Alice red [b]x[/b]\n")
+
+
+def test_a_snippet_that_needs_an_owner_is_not_inserted(store, ticket_id):
+    seen: dict[str, str] = {}
+
+    async def insert(pilot, screen: ComposeScreen) -> None:
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        await type_text(pilot, "handoff")
+        await pilot.press("enter", "escape")
+        await settle(pilot)
+        seen["text"] = screen.editor.text
+
+    compose(store, ticket_id, insert, size=(100, 30))
+    assert seen["text"].startswith("\n\nOn Wed")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "Nothing to send yet"),
+        ("\n\nOn Mon, Alice wrote:\n> {first_name}", "Nothing to send yet"),
+        ("Hi {First_Name}", "Replace {First_Name}"),
+        ("Thanks!\n\nOn Mon, Alice wrote:\n> see {x}", None),
+        ('Set {"replicas": 3} and retry.', None),
+    ],
+)
+def test_send_problem(text, problem):
+    found = send_problem(text)
+    assert (found is None) if problem is None else found.startswith(problem)
+
+
+def test_own_text_keeps_a_line_ending_in_wrote_that_is_not_an_attribution():
+    assert own_text("She wrote:\nhello\n\nOn Mon, A wrote:\n> x") == "She wrote:\nhello\n"
+
+
+def test_snapshot_compose(snap_compare, store, ticket_id):
+    async def write(pilot) -> None:
+        await no_blink(pilot)
+        await type_text(pilot, "Hi Alice,")
+
+    assert snap_compare(Host(ComposeScreen(store, ticket_id)), terminal_size=(80, 24), run_before=write)

@@ -1,0 +1,123 @@
+"""The inbox, driven headless as a rep would drive it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from frontdesk.tui.app import FrontdeskApp
+from frontdesk.tui.inbox import InboxScreen
+from frontdesk.tui.ticket_screen import TicketScreen
+from frontdesk.tui.ticket_table import TicketTable
+
+from conftest import run_app, settle
+
+
+def inbox_app(store) -> FrontdeskApp:
+    return FrontdeskApp(store, demo=True, state_file=None)
+
+
+def visible_rows(app) -> list[str]:
+    table = app.screen.query_one(TicketTable)
+    return [table.render_line(y).text for y in range(1, table.size.height)]
+
+
+def test_tickets_are_sorted_by_urgency_and_views_counted(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        due = [row.running_target.due_at for row in table.rows if row.running_target and row.running_target.status != "paused"]
+        assert due == sorted(due), "breached first, then least time left"
+        assert table.rows[0].running_target.status == "breached"
+        tabs = app.screen.query_one("#tabs").render().plain
+        assert "1 Open 22" in tabs and "2 Untriaged 7" in tabs and "7 Resolved 8" in tabs
+        assert "DEMO MAILBOX" in app.screen.query_one("#banner").render().plain
+
+    run_app(app, script)
+
+
+def test_hostile_subjects_show_literally(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        rows = "\n".join(visible_rows(app))
+        assert "[bold red]URGENT[/]" in rows
+        assert "\x1b" not in rows
+
+    run_app(app, script)
+
+
+def test_views_switch_by_key(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        await pilot.press("2")
+        table = app.screen.query_one(TicketTable)
+        assert table.rows and all(row.severity is None and row.automated is None for row in table.rows)
+        await pilot.press("6")
+        assert {row.state for row in table.rows} == {"waiting"}
+        await pilot.press("7")
+        assert len(table.rows) == 8 and {row.state for row in table.rows} == {"resolved"}
+
+    run_app(app, script)
+
+
+def test_search_as_you_type(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        await pilot.press("slash", *"helm")
+        await settle(pilot)
+        table = app.screen.query_one(TicketTable)
+        assert any("Helm upgrade" in row.subject for row in table.rows)
+        assert len(table.rows) < 22
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(table.rows) == 22
+
+    run_app(app, script)
+
+
+def test_enter_opens_the_thread_and_escape_returns(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        first = app.screen.query_one(TicketTable).ticket_id
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TicketScreen) and app.screen.ticket_id == first
+        text = app.screen.query_one("#messages").render().plain
+        assert "customer wrote" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, InboxScreen)
+
+    run_app(app, script)
+
+
+def test_countdowns_tick_from_due_times(demo_store, clock):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        before = table.render_line(1).text
+        clock.advance(timedelta(minutes=5))
+        table.tick()
+        after = table.render_line(1).text
+        assert before != after
+        assert "-22h 00m" in before and "-22h 05m" in after
+
+    run_app(app, script)
+
+
+def test_the_cursor_stays_on_its_ticket_when_the_order_changes(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        await pilot.press("down", "down", "down")
+        chosen = table.ticket_id
+        table.set_rows(list(reversed(table.rows)))
+        assert table.ticket_id == chosen
+        assert table.cursor == len(table.rows) - 4
+
+    run_app(app, script)

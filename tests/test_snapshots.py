@@ -1,0 +1,44 @@
+"""What the rep sees, frozen: the demo mailbox at NOW, fixed terminal sizes. Review the SVGs
+under tests/__snapshots__ after --snapshot-update before committing them."""
+
+from __future__ import annotations
+
+import pytest
+
+from frontdesk.tui.app import FrontdeskApp
+
+from conftest import settle
+
+
+@pytest.fixture
+def app(demo_store) -> FrontdeskApp:
+    return FrontdeskApp(demo_store, demo=True, state_file=None)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_inbox(app, snap_compare, size):
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_inbox_in_16_colours(app, snap_compare):
+    app.theme = "ansi-dark"
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_ticket(app, snap_compare, size):
+    async def open_first(pilot):
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_first)
+
+
+def test_help(app, snap_compare):
+    async def open_help(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_help)

@@ -1,0 +1,95 @@
+"""Snippets: safe placeholder filling, the built-ins the issue asks for, and the team's folder."""
+
+import pytest
+
+from frontdesk.storage.snippets import BUILT_IN_SNIPPETS, SnippetError, fill, load_snippet_dir, placeholders
+
+VALUES = {"first_name": "Alice", "ticket_id": "12", "rep_name": "Dana", "owner_name": None}
+
+
+def test_the_issue_s_built_ins_exist():
+    assert {"ack", "docs", "handoff", "logs", "call"} <= set(BUILT_IN_SNIPPETS)
+
+
+def test_fill_substitutes_names_only():
+    assert fill("Hi {first_name}, ticket #{ticket_id}.", VALUES) == "Hi Alice, ticket #12."
+
+
+def test_a_value_is_inserted_as_it_is_never_filled_again():
+    assert fill("Hi {first_name}", {"first_name": "{rep_name}", "rep_name": "x"}) == "Hi {rep_name}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{ticket_id.__class__}",
+        "{ticket_id.__class__.__init__.__globals__}",
+        "{first_name[0]}",
+        "{First_Name}",
+        "{ first_name }",
+        "{unknown}",
+    ],
+)
+def test_anything_that_looks_like_a_placeholder_but_is_not_one_we_fill_is_refused(body):
+    with pytest.raises(SnippetError, match="does not fill"):
+        fill(f"Hi {body}", VALUES)
+
+
+@pytest.mark.parametrize("body", ['{"replicas": 3}', "if (x) { return; }", "{}", "{0}", "a } b {", "{{ .Values.image }}"])
+def test_other_braces_are_ordinary_text(body):
+    assert fill(body, VALUES) == body
+    assert placeholders(body) == []
+
+
+def test_a_placeholder_without_a_value_refuses():
+    with pytest.raises(SnippetError, match="needs owner_name, which this ticket does not have"):
+        fill("I've brought in {owner_name}.", VALUES)
+
+
+def test_the_docs_link_is_written_by_hand_in_the_editor_only():
+    body = BUILT_IN_SNIPPETS["docs"][1]
+    values = {**VALUES, "owner_team": None, "support_name": "Support"}
+    with pytest.raises(SnippetError, match=r"needs \{link\} written by hand"):
+        fill(body, values)
+    filled = fill(body, values, editable=True)
+    assert filled.startswith("Hi Alice,") and "{link}" in filled and placeholders(filled) == ["{link}"]
+
+
+def test_placeholders_lists_each_once_in_order():
+    assert placeholders("{b} {a} {b} {x.y}") == ["{b}", "{a}", "{x.y}"]
+
+
+def test_every_built_in_fills_with_the_store_s_values():
+    values = {
+        "first_name": "Alice", "ticket_id": "1", "rep_name": "Dana", "owner_name": "Bob",
+        "owner_team": "Distribution", "support_name": "Support",
+    }
+    for name, (title, body) in BUILT_IN_SNIPPETS.items():
+        filled = fill(body, values, editable=True)
+        assert title and set(placeholders(filled)) <= {"{link}"}, name
+
+
+def test_load_snippet_dir(tmp_path):
+    (tmp_path / "renew.md").write_text("# Licence renewal\n\nHi {first_name},\n\nHere is how to renew.\n", encoding="utf-8")
+    (tmp_path / "plain.md").write_bytes("\ufeffNo heading here.\r\nSecond line.".encode())
+    (tmp_path / "latin.md").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "empty.md").write_text("# Only a title\n\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("not a snippet", encoding="utf-8")
+    (tmp_path / ".hidden.md").write_text("editor swap file", encoding="utf-8")
+    (tmp_path / "folder.md").mkdir()
+    snippets, problems = load_snippet_dir(tmp_path)
+    assert snippets == [
+        ("plain", "plain", "No heading here.\nSecond line."),
+        ("renew", "Licence renewal", "Hi {first_name},\n\nHere is how to renew."),
+    ]
+    assert sorted(p.split(":")[0] for p in problems) == ["empty.md", "folder.md", "latin.md"]
+    assert "latin.md: not UTF-8 text" in problems and "empty.md: has no text" in problems
+
+
+def test_load_snippet_dir_without_the_folder(tmp_path):
+    assert load_snippet_dir(tmp_path / "missing") == ([], [f"{tmp_path / 'missing'}: no such folder"])
+
+
+def test_a_huge_file_is_skipped(tmp_path):
+    (tmp_path / "huge.md").write_text("x" * 300_000, encoding="utf-8")
+    assert load_snippet_dir(tmp_path) == ([], ["huge.md: larger than 256 KB"])

@@ -1,0 +1,120 @@
+"""The full-screen inbox: the Textual application and what every screen shares."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import platformdirs
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+import frontdesk.styles
+from frontdesk.storage.clock import Clock
+from frontdesk.storage.config import Config
+from frontdesk.storage.store import Store, StoreError
+
+from .inbox import InboxScreen
+
+STYLES = Path(frontdesk.styles.__file__).parent
+STATE_FILE = platformdirs.user_state_path("frontdesk") / "tui.json"
+
+
+class FrontdeskApp(App):
+    """One rep, one database: the inbox and the screens it opens."""
+
+    TITLE = "frontdesk"
+    CSS_PATH = sorted(STYLES.glob("*.tcss"))
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        demo: bool = False,
+        state_file: Path | None = STATE_FILE,
+        tick_seconds: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.demo = demo
+        self.state_file = state_file
+        self.tick_seconds = tick_seconds
+        self._restore_theme()
+
+    @property
+    def config(self) -> Config:
+        return self.store.config
+
+    @property
+    def clock(self) -> Clock:
+        return self.store.clock
+
+    def get_default_screen(self) -> Screen:
+        return InboxScreen()
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, lambda theme: self._save_state(theme=theme.name))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands = getattr(screen, "palette_commands", None)
+        if commands is not None:
+            yield from commands()
+
+    # --- work off the event loop ---------------------------------------------------------
+
+    def in_background(
+        self,
+        work: Callable[[], object],
+        done: Callable[[object], None] | None = None,
+        group: str = "store",
+        exclusive: bool = False,
+    ) -> None:
+        """Run a store call in a thread; report StoreError as a notice, hand the result to `done`."""
+
+        def run() -> None:
+            try:
+                result = work()
+            except StoreError as error:
+                self.call_from_thread(self.say, str(error), "error")
+                return
+            except Exception as error:  # keep the rep's screen; say what failed instead of crashing
+                self.log.error(repr(error))
+                self.call_from_thread(self.say, f"Something went wrong: {type(error).__name__}: {error}", "error")
+                return
+            if done is not None:
+                self.call_from_thread(done, result)
+
+        self.run_worker(run, thread=True, group=group, exclusive=exclusive)
+
+    def say(self, message: str, severity: str = "information") -> None:
+        """Notifications never read markup: they often quote subjects and names from mail."""
+        self.notify(message, severity=severity, markup=False)
+
+    # --- remembered between runs ---------------------------------------------------------
+
+    def _restore_theme(self) -> None:
+        theme = self._load_state().get("theme")
+        if theme in self.available_themes:
+            self.theme = theme
+
+    def _load_state(self) -> dict:
+        if self.state_file is None:
+            return {}
+        try:
+            return json.loads(self.state_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def _save_state(self, **changes: object) -> None:
+        if self.state_file is None:
+            return
+        state = self._load_state() | changes
+        try:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            self.state_file.write_text(json.dumps(state), encoding="utf-8")
+        except OSError as error:
+            self.say(f"Could not remember the theme: {error.strerror}", "warning")

@@ -1,0 +1,134 @@
+"""Ticket text for the screen, built as rich Text so nothing from a message is read as markup."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.text import Text
+
+from frontdesk.storage.config import Config
+from frontdesk.storage.models import Event, Message, Outbox
+from frontdesk.storage.sla import TargetState
+from frontdesk.storage.views import TicketView
+
+from .countdown import format_countdown, live_remaining, live_status
+
+STATUS_WORDS = {
+    "ok": "on track",
+    "at_risk": "AT RISK",
+    "breached": "BREACHED",
+    "paused": "paused (waiting on the customer)",
+    "met": "met",
+    "missed": "missed",
+}
+STATUS_STYLE = {"ok": "green", "at_risk": "bold yellow", "breached": "bold red", "met": "green", "missed": "red", "paused": "dim"}
+# The handbook's advice once a customer has written this often since the hand-off.
+CALL_HINT_AFTER = 3
+
+
+def when(moment: datetime | None, tz) -> str:
+    return moment.astimezone(tz).strftime("%a %d %b %H:%M") if moment else "-"
+
+
+def target_line(name: str, target: TargetState | None, now: datetime, tz) -> Text:
+    line = Text(f"{name:<11}", style="bold")
+    if target is None:
+        return line.append("no target", style="dim")
+    status = live_status(target, now)
+    line.append(f"{STATUS_WORDS[status]:<9}", style=STATUS_STYLE[status])
+    line.append(f"  due {when(target.due_at, tz)} ({target.target})")
+    if status not in ("met", "missed"):
+        line.append("  ").append(format_countdown(live_remaining(target, now)), style=STATUS_STYLE[status])
+    return line
+
+
+def ticket_summary(ticket: TicketView, now: datetime, tz=None) -> Text:
+    """The preview under the inbox table: who, what, and both clocks."""
+    text = Text()
+    text.append(f"#{ticket.id} ", style="bold").append(ticket.subject or "(no subject)", style="bold")
+    text.append("\n")
+    who = ticket.requester_name + " " if ticket.requester_name else ""
+    text.append(f"{who}<{ticket.requester}>", style="dim")
+    text.append(f" · {ticket.customer or 'no agreement on file'} · owner {ticket.owner_name or 'none'} · {ticket.state}\n")
+    if ticket.automated:
+        return text.append(f"{ticket.automated}: kept for the record, no SLA clock", style="dim")
+    text.append_text(target_line("Response", ticket.sla.response, now, tz)).append("\n")
+    return text.append_text(target_line("Resolution", ticket.sla.resolution, now, tz))
+
+
+def customer_lines(ticket: TicketView, config: Config) -> Text:
+    customer = next((c for c in config.customers if c.name == ticket.customer), None)
+    text = Text("Customer   ", style="bold")
+    if customer is None:
+        return text.append(f"{ticket.customer or 'none on file'}: the standard policy applies")
+    policy = customer.policy or config.sla.default_policy
+    text.append(customer.name).append(f" · {customer.deployment or 'deployment unknown'} · policy {policy}")
+    if customer.account_executive:
+        text.append(f" · account executive {customer.account_executive}")
+    return text
+
+
+def call_hint(messages: Sequence[Message], events: Sequence[Event], state: str) -> Text | None:
+    """Three customer messages since the hand-off and still open: time for a call (handbook)."""
+    handoffs = [e.at for e in events if e.kind == "owner"]
+    if not handoffs or state == "resolved":
+        return None
+    since = sum(1 for m in messages if m.direction == "in" and m.auto is None and m.received_at > handoffs[-1])
+    if since < CALL_HINT_AFTER:
+        return None
+    return Text(
+        f"The customer has written {since} times since the hand-off and this is still open: "
+        "offer a call or a screen share, and let the account executive know.",
+        style="bold yellow",
+    )
+
+
+def message_block(message: Message, tz) -> Text:
+    arrow = "→ support replied" if message.direction == "out" else "← customer wrote"
+    sender = f"{message.from_name} <{message.from_email}>" if message.from_name else f"<{message.from_email}>"
+    text = Text()
+    text.append(f"{arrow}  {when(message.received_at, tz)}  {sender}", style="bold")
+    if message.auto:
+        text.append(f"  ({message.auto})", style="dim")
+    for attachment in message.attachments:
+        text.append(f"\n  attachment: {attachment['filename']} ({attachment['content_type']}, {attachment['size']:,} bytes)", style="dim")
+    if message.defects:
+        text.append(f"\n  mail problems: {', '.join(message.defects[:4])}", style="dim")
+    body = message.body_text.strip() or "(this message has no text)"
+    return text.append("\n\n").append(body)
+
+
+def history_lines(events: Sequence[Event], outbox: Sequence[Outbox], tz) -> Text:
+    text = Text("History\n", style="bold")
+    for event in events:
+        style = "yellow" if event.kind == "note" else ""
+        text.append(f"  {when(event.at, tz)}  {event.actor}: {describe(event)}\n", style=style)
+    for entry in outbox:
+        text.append(f"  outbox: {entry.kind} to {', '.join(entry.to_addrs) or '-'}: {entry.status}", style="cyan")
+        if entry.last_error:
+            text.append(f" ({entry.last_error})", style="red")
+        text.append("\n")
+    return text
+
+
+def describe(event: Event) -> str:
+    data = event.data
+    match event.kind:
+        case "created":
+            return "ticket opened"
+        case "message":
+            return "reply recorded" if data.get("direction") == "out" else "customer wrote again"
+        case "severity":
+            return f"severity set to {data['to']}"
+        case "owner":
+            return f"handed to {data['to']}" + (f": {data['note']}" if data.get("note") else "")
+        case "state":
+            return f"{data['from']} → {data['to']}"
+        case "reply_queued":
+            return f"{data.get('kind', 'reply')} queued" + (f" (snippet {data['snippet']})" if data.get("snippet") else "")
+        case "note":
+            return f"note: {data['text']}"
+        case "outbox_discarded":
+            return "an unsent message was discarded from the outbox"
+    return event.kind

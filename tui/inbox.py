@@ -1,0 +1,218 @@
+"""The inbox screen: every ticket by urgency, views with counts, search, and a preview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from frontdesk.storage.views import TicketView
+
+from . import views as inbox_views
+from .actions import ACTION_BINDINGS, TicketActions
+from .detail import ticket_summary
+from .ticket_table import TicketTable
+
+RESOLVED_SHOWN = 500
+RELOAD_SECONDS = 30  # status changes (at risk, breached) that no edit announces
+
+
+@dataclass
+class Loaded:
+    rows: list[TicketView] = field(default_factory=list)  # open tickets
+    resolved: list[TicketView] = field(default_factory=list)  # the latest ones
+    resolved_total: int = 0
+
+
+class InboxScreen(TicketActions, Screen):
+    BINDINGS = [
+        *ACTION_BINDINGS,
+        Binding("slash", "search", "Search"),
+        Binding("escape", "clear_search", "Clear search", show=False),
+        Binding("p", "toggle_preview", "Preview", show=False),
+        Binding("question_mark", "help", "Keys"),
+        Binding("q", "app.quit", "Quit"),
+        *[Binding(view.hotkey, f"view('{view.key}')", view.title, show=False) for view in inbox_views.VIEWS],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view_key = "open"
+        self.loaded = Loaded()
+        self.search_ids: set[int] | None = None
+        self.search_rows: list[TicketView] = []
+        self._data_version: int | None = None
+        self._alerts = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="banner", markup=False)
+        yield Static(id="tabs", markup=False)
+        yield Input(placeholder="Search subjects, people, customers and message text", id="search")
+        with Vertical(id="main"):
+            yield TicketTable(self.app.clock, id="tickets")
+            yield Static(id="preview", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from .alerts import Alerts
+
+        self._alerts = Alerts(self.app)
+        self.query_one("#search", Input).display = False
+        self.query_one("#preview").display = self.app.size.height >= 30
+        self._show_banner()
+        self.query_one(TicketTable).focus()
+        self.reload()
+        self.set_interval(self.app.tick_seconds, self._tick)
+        self.set_interval(RELOAD_SECONDS, self.reload)
+
+    # --- data ----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        store = self.app.store
+
+        def load() -> Loaded:
+            resolved, total = store.recently_resolved(RESOLVED_SHOWN)
+            return Loaded(store.views(), resolved, total)
+
+        self.app.in_background(load, self._loaded, group="load", exclusive=True)
+
+    def _loaded(self, loaded: Loaded) -> None:
+        self._alerts.compare(self.loaded.rows, loaded.rows)
+        self.loaded = loaded
+        self._show_rows()
+
+    def _tick(self) -> None:
+        self.query_one(TicketTable).tick()
+        version = self.app.store.data_version()
+        if self._data_version is not None and version != self._data_version:
+            self.reload()
+        self._data_version = version
+
+    def _show_rows(self) -> None:
+        now = self.app.clock.now()
+        me = self.app.config.support.rep_email
+        pool = self.loaded.rows + self.loaded.resolved
+        if self.search_ids is not None:
+            pool = self.search_rows
+        rows = inbox_views.select(pool, self.view_key, now, me)
+        table = self.query_one(TicketTable)
+        table.empty_text = self._empty_text()
+        table.set_rows(rows)
+        self._show_tabs(now, me)
+        self._show_preview(table.ticket_id)
+
+    def _empty_text(self) -> str:
+        if self.search_ids is not None:
+            return "Nothing matches the search. Esc clears it."
+        if self.view_key == "open":
+            return "No open tickets: the inbox is clear."
+        return f"No tickets in {inbox_views.VIEW_BY_KEY[self.view_key].title}."
+
+    # --- the parts of the screen ---------------------------------------------------------
+
+    def _show_banner(self) -> None:
+        banner = Text(" frontdesk ", style="bold reverse")
+        if self.app.demo:
+            banner.append(" DEMO MAILBOX: made-up tickets, nothing is sent ", style="bold black on yellow")
+        rep = self.app.config.support
+        banner.append(f"  {rep.rep_name} on rotation · {rep.address or 'no support address configured'}")
+        self.query_one("#banner", Static).update(banner)
+
+    def _show_tabs(self, now, me) -> None:
+        pool = self.search_rows if self.search_ids is not None else self.loaded.rows
+        counts = inbox_views.counts(pool, now, me)
+        if self.search_ids is None:
+            counts["resolved"] = self.loaded.resolved_total
+        narrow = self.app.size.width < 100
+        tabs = Text()
+        for view in inbox_views.VIEWS:
+            label = f" {view.hotkey} {view.short if narrow else view.title} {counts[view.key]} "
+            tabs.append(label, style="reverse bold" if view.key == self.view_key else "")
+        if self.search_ids is not None:
+            tabs.append("  search results", style="italic")
+        self.query_one("#tabs", Static).update(tabs)
+
+    def _show_preview(self, ticket_id: int | None) -> None:
+        preview = self.query_one("#preview", Static)
+        if not preview.display:
+            return
+        ticket = self._row(ticket_id)
+        preview.update(ticket_summary(ticket, self.app.clock.now()) if ticket else Text(""))
+
+    def _row(self, ticket_id: int | None) -> TicketView | None:
+        table = self.query_one(TicketTable)
+        return next((row for row in table.rows if row.id == ticket_id), None)
+
+    def current_ticket(self) -> TicketView | None:
+        return self._row(self.query_one(TicketTable).ticket_id)
+
+    def on_ticket_table_highlighted(self, message: TicketTable.Highlighted) -> None:
+        self._show_preview(message.ticket_id)
+
+    def on_ticket_table_opened(self, message: TicketTable.Opened) -> None:
+        from .ticket_screen import TicketScreen
+
+        self.app.push_screen(TicketScreen(message.ticket_id), lambda _: self.reload())
+
+    # --- views, search, preview ----------------------------------------------------------
+
+    def action_view(self, key: str) -> None:
+        self.view_key = key
+        self._show_rows()
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        text = event.value.strip()
+        if not text:
+            self.search_ids = None
+            self._show_rows()
+            return
+        store = self.app.store
+
+        def find() -> tuple[set[int], list[TicketView]]:
+            ids = store.search(text)
+            return set(ids), store.views_of(ids)
+
+        self.app.in_background(find, self._found, group="search", exclusive=True)
+
+    def _found(self, found: tuple[set[int], list[TicketView]]) -> None:
+        if not self.query_one("#search", Input).value.strip():
+            return  # cleared while the search ran
+        self.search_ids, self.search_rows = found
+        self._show_rows()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(TicketTable).focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.value = ""
+        search.display = False
+        self.search_ids = None
+        self.query_one(TicketTable).focus()
+        self._show_rows()
+
+    def action_toggle_preview(self) -> None:
+        preview = self.query_one("#preview")
+        preview.display = not preview.display
+        self._show_preview(self.query_one(TicketTable).ticket_id)
+
+    def action_help(self) -> None:
+        from .help_screen import HelpScreen
+
+        self.app.push_screen(HelpScreen())
+
+    def palette_commands(self):
+        yield from super().palette_commands()
+        for view in inbox_views.VIEWS:
+            yield SystemCommand(f"View: {view.title}", f"Show {view.title.lower()} tickets (key {view.hotkey})", lambda key=view.key: self.action_view(key))
+        yield SystemCommand("Search", "Search tickets as you type (key /)", self.action_search)

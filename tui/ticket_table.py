@@ -1,0 +1,285 @@
+"""The inbox table: a virtual list (Line API) that renders only the rows on screen.
+
+Textual's DataTable measures every cell on every update and takes seconds to show 10,000 rows;
+this table holds any number of tickets and, on each clock tick, repaints only the countdowns
+whose text changed. Mail text is written as plain segments: it is never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from frontdesk.storage.clock import Clock
+from frontdesk.storage.views import TicketView
+
+from .countdown import format_countdown, live_remaining, live_status
+
+STATUS_LABEL = {"breached": "LATE", "at_risk": "RISK", "ok": "ok", "paused": "wait", "met": "", "missed": ""}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int  # 0: takes the space left
+    min_screen: int = 0  # shown only when the table is at least this wide
+    right: bool = False
+
+
+COLUMNS = (
+    Column("id", "#", 5, right=True),
+    Column("due", "Due", 8, right=True),
+    Column("sla", "SLA", 4),
+    Column("sev", "Sev", 4),
+    Column("customer", "Customer", 14),
+    Column("subject", "Subject", 0),
+    Column("requester", "Requester", 18, min_screen=110),
+    Column("owner", "Owner", 12, min_screen=96),
+    Column("state", "State", 7),
+    Column("age", "Age", 4, min_screen=96, right=True),
+)
+
+
+def age_text(created: datetime, now: datetime) -> str:
+    minutes = max(0, int((now - created).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 48 * 60:
+        return f"{minutes // 60}h"
+    return f"{minutes // 1440}d"
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """Exactly `width` cells, cut with an ellipsis; wide characters (CJK, emoji) counted right."""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    return set_cell_size(text, width) if not right else " " * (width - cell_len(text)) + text
+
+
+class TicketTable(ScrollView, can_focus=True):
+    """Tickets in the order given; the cursor stays on its ticket when the order changes."""
+
+    DEFAULT_CSS = """
+    TicketTable { height: 1fr; overflow-x: hidden; }
+    TicketTable > .ticket-table--header { text-style: bold; background: $panel; }
+    TicketTable > .ticket-table--cursor { background: $accent; color: $text; }
+    TicketTable > .ticket-table--cursor-blurred { background: $accent 30%; }
+    TicketTable > .ticket-table--breached { color: $error; text-style: bold; }
+    TicketTable > .ticket-table--at-risk { color: $warning; text-style: bold; }
+    TicketTable > .ticket-table--ok { color: $success; }
+    TicketTable > .ticket-table--paused { color: $text-muted; }
+    TicketTable > .ticket-table--dim { color: $text-muted; }
+    TicketTable > .ticket-table--sev1 { color: $error; text-style: bold; }
+    TicketTable > .ticket-table--untriaged { color: $secondary; text-style: bold; }
+    TicketTable > .ticket-table--empty { color: $text-muted; text-style: italic; }
+    """
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("enter", "open", "Open", show=False),
+    ]
+    COMPONENT_CLASSES = {
+        "ticket-table--header",
+        "ticket-table--cursor",
+        "ticket-table--cursor-blurred",
+        "ticket-table--breached",
+        "ticket-table--at-risk",
+        "ticket-table--ok",
+        "ticket-table--paused",
+        "ticket-table--dim",
+        "ticket-table--sev1",
+        "ticket-table--untriaged",
+        "ticket-table--empty",
+    }
+
+    cursor = reactive(0, always_update=True, repaint=False)
+
+    class Highlighted(Message):
+        def __init__(self, ticket_id: int | None) -> None:
+            super().__init__()
+            self.ticket_id = ticket_id
+
+    class Opened(Message):
+        def __init__(self, ticket_id: int) -> None:
+            super().__init__()
+            self.ticket_id = ticket_id
+
+    def __init__(self, clock: Clock, empty_text: str = "No tickets here.", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.clock = clock
+        self.rows: Sequence[TicketView] = ()
+        self.empty_text = empty_text
+        self._shown_clocks: dict[int, str] = {}  # screen line -> countdown text last painted
+
+    # --- data ----------------------------------------------------------------------------
+
+    @property
+    def ticket_id(self) -> int | None:
+        return self.rows[self.cursor].id if self.rows else None
+
+    def set_rows(self, rows: Sequence[TicketView], keep_ticket: int | None = None) -> None:
+        """Replace the rows; the cursor follows its ticket (or the given one) to its new place."""
+        follow = keep_ticket if keep_ticket is not None else self.ticket_id
+        self.rows = rows
+        index = next((i for i, row in enumerate(rows) if row.id == follow), None)
+        self.virtual_size = Size(self._width, len(rows) + 1)
+        self._shown_clocks.clear()
+        self.cursor = min(index if index is not None else self.cursor, max(0, len(rows) - 1))
+        self.refresh()
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self.post_message(self.Highlighted(self.ticket_id))
+
+    def tick(self) -> None:
+        """Repaint the countdowns whose text changed since they were last painted."""
+        now = self.clock.now()
+        top = int(self.scroll_y)
+        width = self._widths()
+        clock_start = width["id"] + 1
+        clock_width = width["due"] + 1 + width["sla"]
+        for line in range(1, self.size.height):
+            index = top + line - 1
+            if index >= len(self.rows):
+                break
+            if self._shown_clocks.get(line) != self._clock_text(self.rows[index], now):
+                self.refresh(Region(clock_start, line, clock_width, 1))
+
+    # --- navigation ----------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        if self.rows:
+            self.cursor = max(0, min(len(self.rows) - 1, self.cursor + step))
+
+    def action_page(self, direction: int) -> None:
+        self.action_cursor(direction * max(1, self.size.height - 2))
+
+    def action_jump(self, index: int) -> None:
+        if self.rows:
+            self.cursor = index % len(self.rows)
+
+    def action_open(self) -> None:
+        if self.ticket_id is not None:
+            self.post_message(self.Opened(self.ticket_id))
+
+    def on_click(self, event) -> None:
+        index = int(self.scroll_y) + event.y - 1
+        if event.y >= 1 and 0 <= index < len(self.rows):
+            if index == self.cursor and event.chain >= 2:
+                self.action_open()
+            self.cursor = index
+
+    def _scroll_cursor_into_view(self) -> None:
+        visible = max(1, self.size.height - 1)
+        if self.cursor < self.scroll_y:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= self.scroll_y + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self._width, len(self.rows) + 1)
+        self._shown_clocks.clear()
+
+    # --- rendering -----------------------------------------------------------------------
+
+    @property
+    def _width(self) -> int:
+        """The width inside the scrollbar, which would otherwise cut the last column."""
+        return self.scrollable_content_region.width
+
+    def _widths(self) -> dict[str, int]:
+        total = self._width
+        shown = [c for c in COLUMNS if total >= c.min_screen]
+        fixed = sum(c.width for c in shown) + len(shown)  # one space after each column
+        return {c.key: (c.width or max(8, total - fixed)) for c in shown}
+
+    def _clock_text(self, row: TicketView, now: datetime) -> str:
+        target = row.running_target
+        if target is None:
+            return "-"
+        return format_countdown(live_remaining(target, now)) + STATUS_LABEL[live_status(target, now)]
+
+    def render_line(self, y: int) -> Strip:
+        width = self._widths()
+        if y == 0:
+            header = self.get_component_rich_style("ticket-table--header")
+            text = " ".join(fit(c.title, width[c.key], c.right) for c in COLUMNS if c.key in width)
+            return Strip([Segment(fit(text, self._width), header)])
+        index = int(self.scroll_y) + y - 1
+        if not self.rows and y == 2:
+            empty = self.get_component_rich_style("ticket-table--empty")
+            return Strip([Segment(fit("  " + self.empty_text, self._width), empty)])
+        if index >= len(self.rows):
+            return Strip.blank(self._width, self.rich_style)
+        now = self.clock.now()
+        row = self.rows[index]
+        self._shown_clocks[y] = self._clock_text(row, now)
+        base = self.rich_style
+        if index == self.cursor:
+            cursor = "ticket-table--cursor" if self.has_focus else "ticket-table--cursor-blurred"
+            base = base + self.get_component_rich_style(cursor)
+        segments = []
+        for column in COLUMNS:
+            if column.key not in width:
+                continue
+            text, style = self._cell(column.key, row, now)
+            segments.append(Segment(fit(text, width[column.key], column.right), base + style))
+            segments.append(Segment(" ", base))
+        return Strip(segments).crop_extend(0, self._width, base)
+
+    def _cell(self, key: str, row: TicketView, now: datetime) -> tuple[str, Style]:
+        target = row.running_target
+        match key:
+            case "id":
+                return str(row.id), self._style("dim")
+            case "due":
+                if target is None:
+                    return "-", self._style("dim")
+                return format_countdown(live_remaining(target, now)), self._status_style(live_status(target, now))
+            case "sla":
+                if target is None:
+                    return "", Style()
+                status = live_status(target, now)
+                return STATUS_LABEL[status], self._status_style(status)
+            case "sev":
+                if row.automated:
+                    return "auto", self._style("dim")
+                if row.severity is None:
+                    return "?", self._style("untriaged")  # not triaged yet
+                return f"S{row.severity}", self._style("sev1") if row.severity == 1 else Style()
+            case "customer":
+                return row.customer or row.requester or "(unknown sender)", Style()
+            case "subject":
+                return row.subject or "(no subject)", Style()
+            case "requester":
+                return row.requester_name or row.requester, self._style("dim")
+            case "owner":
+                return row.owner_name or "-", Style() if row.owner_name else self._style("dim")
+            case "state":
+                return row.state, self._style("dim") if row.state in ("waiting", "resolved") else Style()
+            case "age":
+                return age_text(row.created_at, now), self._style("dim")
+        raise KeyError(key)
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"ticket-table--{name}", partial=True)
+
+    def _status_style(self, status: str) -> Style:
+        return self._style({"breached": "breached", "at_risk": "at-risk", "ok": "ok"}.get(status, "paused"))
