@@ -43,7 +43,7 @@ def target_line(name: str, target: TargetState | None, now: datetime, tz) -> Tex
     return line
 
 
-def ticket_summary(ticket: TicketView, now: datetime, tz=None) -> Text:
+def ticket_summary(ticket: TicketView, now: datetime, tz) -> Text:
     """The preview under the inbox table: who, what, and both clocks."""
     text = Text()
     text.append(f"#{ticket.id} ", style="bold").append(ticket.subject or "(no subject)", style="bold")

@@ -142,7 +142,8 @@ class InboxScreen(TicketActions, Screen):
         if not preview.display:
             return
         ticket = self._row(ticket_id)
-        preview.update(ticket_summary(ticket, self.app.clock.now()) if ticket else Text(""))
+        tz = self.app.config.calendar.timezone
+        preview.update(ticket_summary(ticket, self.app.clock.now(), tz) if ticket else Text(""))
 
     def _row(self, ticket_id: int | None) -> TicketView | None:
         table = self.query_one(TicketTable)
