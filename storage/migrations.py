@@ -192,14 +192,18 @@ def schema_version(db: SqliteDatabase) -> int:
 
 
 def upgrade(db: SqliteDatabase) -> int:
-    """Bring the database to SCHEMA_VERSION; each step commits with its version or not at all."""
-    current = schema_version(db)
-    if current > SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"the database has schema version {current}, newer than this frontdesk knows ({SCHEMA_VERSION}); upgrade frontdesk"
-        )
-    for version in range(current, SCHEMA_VERSION):
-        with db.atomic():
+    """Bring the database to SCHEMA_VERSION; each step commits with its version or not at all.
+    Returns the version found. Safe when two processes open a new database at the same moment."""
+    found = schema_version(db)
+    while True:
+        with db.atomic():  # BEGIN IMMEDIATE: one upgrader at a time
+            version = schema_version(db)  # another process may have upgraded in the meantime
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"the database has schema version {version}, newer than this frontdesk knows "
+                    f"({SCHEMA_VERSION}); upgrade frontdesk"
+                )
+            if version == SCHEMA_VERSION:
+                return found
             MIGRATIONS[version](db)
             db.execute_sql(f"PRAGMA user_version = {version + 1}")
-    return current
