@@ -1,0 +1,444 @@
+"""The mailbox verbs of the command line: `init` writes the config, `doctor` checks the setup,
+`outbox` shows, sends, retries and discards what waits to go out.
+
+tui/cli.py wires them in with add_account_verbs; the handlers take its Context, described here
+by a Protocol so that mail/ never imports tui/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from imapclient import IMAPClient
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from frontdesk.storage import outbox
+from frontdesk.storage.clock import Clock
+from frontdesk.storage.config import ENV_VAR, Config, ConfigError, ServerConfig, default_config_path, load_config
+from frontdesk.storage.migrations import SCHEMA_VERSION, schema_version
+from frontdesk.storage.store import Store, StoreError, default_database_path
+from frontdesk.storage.views import iso
+
+from .credentials import CredentialError, Secret, describe_source, resolve_secret, store_password
+from .notify import WebhookError, check_url, webhook_url
+from .smtp_send import MailError, SendReport, connect_imap, connect_smtp, send_outbox
+
+Handler = Callable[["CliContext"], int]
+CAPABILITIES = ("IDLE", "UIDPLUS", "CONDSTORE")
+
+
+class CliContext(Protocol):
+    args: argparse.Namespace
+    out: Console
+    err: Console
+    clock: Clock
+    config: Config
+
+    @property
+    def store(self) -> Store: ...
+
+
+def add_account_verbs(verb: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
+    """Add `init`, `doctor` and `outbox` through tui/cli.py's verb(name, handler, help)."""
+    init = verb("init", cmd_init, "Set up the mailbox: asks, tries both logins, writes the config file.")
+    init.add_argument("--address", help="the support address (given: no questions asked)")
+    init.add_argument("--display-name", default="Support", help="the name replies come from")
+    for protocol in ("imap", "smtp"):
+        init.add_argument(f"--{protocol}-host", metavar="HOST")
+        init.add_argument(f"--{protocol}-port", type=int, metavar="PORT", help="default: by security")
+        init.add_argument(f"--{protocol}-security", choices=("tls", "starttls", "none"), default="tls")
+    init.add_argument("--username", help="the login for both servers (default: the support address)")
+    init.add_argument("--sent-folder", help="IMAP folder that keeps a copy of each reply, e.g. Sent")
+    init.add_argument(
+        "--secret-source", metavar="SOURCE", type=_secret_source,
+        help="keyring (the password is read from standard input), password-command:CMD or oauth2-command:CMD",
+    )
+    init.add_argument("--no-check", action="store_true", help="write the config without trying the logins")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config file")
+
+    verb("doctor", cmd_doctor, "Check the config, credentials, servers, database and time zone; says what to fix.")
+
+    box = verb("outbox", cmd_outbox_list, "Show what waits to be sent; send, retry or discard it.")
+    actions = box.add_subparsers(dest="outbox_action", metavar="ACTION")
+    actions.add_parser("send", help="send what is due now").set_defaults(handler=cmd_outbox_send)
+    for name, handler, help_text in (
+        ("retry", cmd_outbox_retry, "send a failed message again"),
+        ("discard", cmd_outbox_discard, "drop a queued or failed message for good"),
+    ):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("entry", type=int, metavar="ID", help="the outbox number (first column of `frontdesk outbox`)")
+        action.set_defaults(handler=handler)
+
+
+# --- outbox -------------------------------------------------------------------------------------
+
+
+def cmd_outbox_list(ctx: CliContext) -> int:
+    entries = ctx.store.outbox()
+    if not entries:
+        ctx.out.print(Text("The outbox is empty.", style="dim"))
+        return 0
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("#", "ticket", "kind", "to", "status", "tries", "when", "last error"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        when = entry.sent_at or entry.next_attempt_at
+        table.add_row(
+            str(entry.id), f"#{entry.ticket_id}", Text(entry.kind), Text(", ".join(entry.to_addrs) or "-"),
+            Text(entry.status), str(entry.attempts), iso(when) or "-", Text(entry.last_error or ""),
+        )
+    ctx.out.print(table)
+    return 0
+
+
+def cmd_outbox_send(ctx: CliContext) -> int:
+    return print_report(ctx, send_outbox(ctx.store))
+
+
+def print_report(ctx: CliContext, report: SendReport) -> int:
+    """Sent ones on stdout; failures and notes on stderr; status 1 if anything failed."""
+    if report.sent:
+        ctx.out.print(Text(f"Sent {len(report.sent)}: " + ", ".join(f"#{i}" for i in report.sent)))
+    for entry_id, error in report.failed.items():
+        _warn(ctx, f"outbox #{entry_id} not sent: {error}")
+    for note in report.notes:
+        _warn(ctx, f"outbox {note}")
+    if not (report.sent or report.failed or report.notes):
+        ctx.out.print(Text("Nothing due to send.", style="dim"))
+    return 1 if report.failed else 0
+
+
+def cmd_outbox_retry(ctx: CliContext) -> int:
+    entry = outbox.retry(ctx.store, ctx.args.entry)
+    ctx.out.print(Text(f"Outbox #{entry.id} is queued again: `frontdesk outbox send` (or sync) sends it."))
+    return 0
+
+
+def cmd_outbox_discard(ctx: CliContext) -> int:
+    entry = outbox.discard(ctx.store, ctx.args.entry)
+    ctx.out.print(Text(f"Outbox #{entry.id} ({entry.kind} to {', '.join(entry.to_addrs) or 'the webhook'}) discarded."))
+    return 0
+
+
+# --- doctor -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    status: str  # "ok" | "FAIL" | "skip"
+    name: str
+    detail: str
+
+
+def cmd_doctor(ctx: CliContext) -> int:
+    failed = False
+    for check in doctor_checks(ctx):
+        failed |= check.status == "FAIL"
+        style = {"ok": "green", "FAIL": "bold red", "skip": "dim"}[check.status]
+        ctx.out.print(Text.assemble((f"{check.status:<5}", style), f"{check.name:<18}", check.detail))
+    return 1 if failed else 0
+
+
+def doctor_checks(ctx: CliContext) -> Iterator[Check]:
+    try:
+        config = ctx.config
+    except ConfigError as error:
+        yield Check("FAIL", "config", f"{error}: fix it, or write a new one with `frontdesk init --force`")
+        return  # everything else depends on it
+    yield _config_check(config)
+    database = _database_check(ctx)
+    yield database
+    yield _outbox_check(ctx, database)
+    yield _timezone_check(config, ctx.clock)
+    secrets: dict[str, Secret | None] = {}
+    for label in ("imap", "smtp"):
+        check, secrets[label] = _credential_check(label, getattr(config, label))
+        yield check
+    yield from _imap_checks(config.imap, secrets["imap"])
+    yield _smtp_check(config.smtp, secrets["smtp"])
+    yield _webhook_check(config)
+
+
+def _config_check(config: Config) -> Check:
+    if config.path is None:
+        return Check("FAIL", "config", f"no config file at {default_config_path()}: run `frontdesk init`")
+    if not config.support.address:
+        return Check("FAIL", "config", f"{config.path}: no address under [support]")
+    return Check("ok", "config", f"{config.path} (support address {config.support.address})")
+
+
+def _database_check(ctx: CliContext) -> Check:
+    path = Path(ctx.args.db or default_database_path())
+    if not path.exists():
+        return Check("skip", "database", f"none yet at {path} (the first import or sync makes it)")
+    try:
+        db = ctx.store.db
+    except StoreError as error:
+        return Check("FAIL", "database", str(error))
+    version, journal = schema_version(db), db.execute_sql("PRAGMA journal_mode").fetchone()[0]
+    if journal != "wal":
+        return Check("FAIL", "database", f"{path}: journal mode {journal}, not WAL: keep the database on a local disk")
+    return Check("ok", "database", f"{path} (schema {version} of {SCHEMA_VERSION}, WAL)")
+
+
+def _outbox_check(ctx: CliContext, database: Check) -> Check:
+    if database.status != "ok":
+        return Check("skip", "outbox", "no database to look in")
+    entries = ctx.store.outbox()
+    failed = sum(1 for e in entries if e.status == "failed")
+    if failed:
+        return Check("FAIL", "outbox", f"{failed} message(s) failed: see `frontdesk outbox`, then retry or discard")
+    waiting = sum(1 for e in entries if e.status in ("queued", "sending"))
+    return Check("ok", "outbox", f"nothing failed; {waiting} waiting to be sent")
+
+
+def _timezone_check(config: Config, clock: Clock) -> Check:
+    zone = config.calendar.timezone
+    here = clock.now().astimezone(zone).strftime("%a %H:%M %Z")
+    machine = clock.now().astimezone().tzname()
+    return Check("ok", "time zone", f"business hours in {zone.key} (now {here}); this machine's zone: {machine}")
+
+
+def _credential_check(label: str, server: ServerConfig | None) -> tuple[Check, Secret | None]:
+    name = f"{label} credentials"
+    if server is None:
+        return Check("skip", name, f"no [{label}] in the config: run `frontdesk init`"), None
+    try:
+        secret = resolve_secret(server, label)
+    except CredentialError as error:
+        return Check("FAIL", name, str(error)), None
+    return Check("ok", name, describe_source(server)), secret
+
+
+def _imap_checks(server: ServerConfig | None, secret: Secret | None) -> Iterator[Check]:
+    if server is None or secret is None:
+        yield Check("skip", "imap login", "no IMAP server or no credentials (see above)")
+        return
+    try:
+        client = connect_imap(server, lambda *_: secret)
+    except (MailError, CredentialError) as error:
+        yield Check("FAIL", "imap login", str(error))
+        return
+    try:
+        yield Check("ok", "imap login", f"{server.host}:{server.port} ({server.security}) as {server.username}")
+        yield _capabilities_check(client.capabilities())
+        yield _folders_check(client, server)
+    finally:
+        client.logout()
+
+
+def _capabilities_check(capabilities: tuple[bytes, ...]) -> Check:
+    have = {c.decode("ascii", "replace").upper() for c in capabilities}
+    missing = [c for c in CAPABILITIES if c not in have]
+    present = " ".join(c for c in CAPABILITIES if c in have) or "none of " + " ".join(CAPABILITIES)
+    if "IDLE" in missing:
+        return Check("FAIL", "imap capabilities", f"{present}; no IDLE: `sync --watch` cannot hear new mail arrive")
+    extra = f"; missing {' '.join(missing)} (sync works, with less to go on)" if missing else ""
+    return Check("ok", "imap capabilities", present + extra)
+
+
+def _folders_check(client: IMAPClient, server: ServerConfig) -> Check:
+    wanted = [f for f in (server.folder, server.sent_folder) if f]
+    absent = [f for f in wanted if not client.folder_exists(f)]
+    if absent:
+        names = ", ".join(str(flags_name[2]) for flags_name in client.list_folders())
+        return Check("FAIL", "imap folders", f"not on the server: {', '.join(absent)} (it has: {names}); fix folder/sent_folder")
+    return Check("ok", "imap folders", ", ".join(wanted))
+
+
+def _smtp_check(server: ServerConfig | None, secret: Secret | None) -> Check:
+    if server is None or secret is None:
+        return Check("skip", "smtp login", "no SMTP server or no credentials (see above)")
+    try:
+        connect_smtp(server, lambda *_: secret).quit()
+    except (MailError, CredentialError) as error:
+        return Check("FAIL", "smtp login", str(error))
+    return Check("ok", "smtp login", f"{server.host}:{server.port} ({server.security}) as {server.username}")
+
+
+def _webhook_check(config: Config) -> Check:
+    if not (config.notify.slack_webhook or config.notify.slack_webhook_command):
+        return Check("skip", "hand-off webhook", "none under [notify] (hand-offs go by email only)")
+    try:
+        check_url(webhook_url(config) or "")
+    except (CredentialError, WebhookError) as error:
+        return Check("FAIL", "hand-off webhook", str(error))
+    return Check("ok", "hand-off webhook", "URL found (not posted to, so the channel stays quiet)")
+
+
+# --- init ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What `init` asked; the config loader fills in the rest (ports by security, folder, username)."""
+
+    address: str
+    display_name: str
+    servers: dict[str, dict[str, str | int]]  # "imap"/"smtp" -> host, security and perhaps port
+    username: str | None
+    sent_folder: str | None
+    source: tuple[str, str]  # ("keyring", "") | ("password-command", CMD) | ("oauth2-command", CMD)
+
+
+def cmd_init(ctx: CliContext) -> int:
+    target = Path(ctx.args.config or os.environ.get(ENV_VAR) or default_config_path()).expanduser()
+    if target.exists() and not ctx.args.force:
+        return _fail(ctx, f"{target} exists: use --force to overwrite it")
+    try:
+        answers = _answers_from_flags(ctx.args) if ctx.args.address else _answers_from_prompts()
+    except ValueError as error:
+        return _fail(ctx, str(error), 2)
+    # Staged beside the target and read back by the real loader: what gets written is valid.
+    staged = target.with_name(target.name + ".new")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_text(render_config(answers), encoding="utf-8")
+        config = load_config(staged)
+        status = _try_and_keep(ctx, config, answers)
+        if status == 0:
+            staged.replace(target)
+            ctx.out.print(Text(f"Wrote {target}. Next: `frontdesk doctor`, then `frontdesk sync`."))
+        return status
+    except (ConfigError, OSError) as error:
+        return _fail(ctx, str(error))
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def _try_and_keep(ctx: CliContext, config: Config, answers: Answers) -> int:
+    """Try both logins, then keep a typed password in the keyring; 0 when all went well."""
+    assert config.imap is not None and config.smtp is not None
+    password = _ask_password(config.imap) if answers.source[0] == "keyring" else None
+    get_secret = resolve_secret if password is None else (lambda *_: Secret("password", password))
+    if not ctx.args.no_check:
+        failures = [check for check in _login_checks(config, get_secret) if check.status == "FAIL"]
+        for check in failures:
+            _warn(ctx, f"{check.name}: {check.detail}")
+        if failures:
+            return _fail(ctx, "nothing written; fix the above, or write it anyway with --no-check")
+    if password is not None:
+        try:
+            store_password(config.imap, password)
+        except CredentialError as error:
+            return _fail(ctx, f"{error} (nothing written)")
+    return 0
+
+
+def _login_checks(config: Config, get_secret: Callable[[ServerConfig, str], Secret]) -> Iterator[Check]:
+    for label, connect, close in (("imap", connect_imap, "logout"), ("smtp", connect_smtp, "quit")):
+        server = getattr(config, label)
+        try:
+            getattr(connect(server, get_secret), close)()
+        except (MailError, CredentialError) as error:
+            yield Check("FAIL", f"{label} login", str(error))
+        else:
+            yield Check("ok", f"{label} login", f"{server.host}:{server.port}")
+
+
+def _secret_source(text: str) -> tuple[str, str]:
+    kind, _, command = text.partition(":")
+    if kind == "keyring" and not command:
+        return kind, ""
+    if kind in ("password-command", "oauth2-command") and command.strip():
+        return kind, command.strip()
+    raise argparse.ArgumentTypeError("expected keyring, password-command:CMD or oauth2-command:CMD")
+
+
+def _answers_from_flags(args: argparse.Namespace) -> Answers:
+    needed = ("imap_host", "smtp_host", "secret_source")
+    missing = [f"--{name.replace('_', '-')}" for name in needed if not getattr(args, name)]
+    if missing:
+        raise ValueError(f"with --address, also give {' '.join(missing)}")
+    servers = {}
+    for protocol in ("imap", "smtp"):
+        given = {key: getattr(args, f"{protocol}_{key}") for key in ("host", "port", "security")}
+        servers[protocol] = {key: value for key, value in given.items() if value is not None}
+    return Answers(args.address, args.display_name, servers, args.username, args.sent_folder, args.secret_source)
+
+
+def _answers_from_prompts() -> Answers:
+    address = _ask("Support address (e.g. support@example.com)")
+    domain = address.rpartition("@")[2]
+    display_name = _ask("Name replies come from", "Support")
+    servers: dict[str, dict[str, str | int]] = {}
+    for protocol in ("imap", "smtp"):
+        name = protocol.upper()
+        server: dict[str, str | int] = {"host": _ask(f"{name} server", f"{protocol}.{domain}")}
+        server["security"] = _ask(f"{name} security: tls, starttls or none", "tls")
+        port = _ask(f"{name} port (empty: the usual one for that security)", "")
+        if port:
+            server["port"] = _number(port)
+        servers[protocol] = server
+    username = _ask("Login name", address)
+    sent_folder = _ask("Folder that keeps copies of sent replies (empty: none)", "Sent") or None
+    source = _ask("Where the password comes from: keyring, password-command:CMD or oauth2-command:CMD", "keyring")
+    try:
+        parsed = _secret_source(source)
+    except argparse.ArgumentTypeError as error:
+        raise ValueError(str(error)) from None
+    return Answers(address, display_name, servers, username, sent_folder, parsed)
+
+
+def _ask(question: str, default: str | None = None) -> str:
+    """default None: an answer is required; "" lets it be empty."""
+    shown = f"{question} [{default}]: " if default else f"{question}: "
+    while True:
+        answer = input(shown).strip()
+        if answer or default is not None:
+            return answer or default or ""
+
+
+def _number(text: str) -> int:
+    if not text.isdigit():
+        raise ValueError(f"{text!r} is not a port number")
+    return int(text)
+
+
+def _ask_password(server: ServerConfig) -> str:
+    """Typed at a terminal; read from standard input otherwise (scripts, tests)."""
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Password for {server.username} (kept in the system keyring): ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def render_config(answers: Answers) -> str:
+    kind, command = answers.source
+    secret = {"password-command": {"password_command": command}, "oauth2-command": {"auth": "oauth2", "oauth2_token_command": command}}
+    common = {"username": answers.username, **secret.get(kind, {})}
+    tables = {
+        "support": {"address": answers.address, "display_name": answers.display_name},
+        "imap": {**answers.servers["imap"], **common, "sent_folder": answers.sent_folder},
+        "smtp": {**answers.servers["smtp"], **common},
+    }
+    lines = [
+        "# Written by `frontdesk init`. No secret is kept here: the password lives in the system keyring",
+        "# or comes from a command (password_command, oauth2_token_command).",
+    ]
+    for name, values in tables.items():
+        lines += ["", f"[{name}]", *(f"{key} = {_toml(value)}" for key, value in values.items() if value is not None)]
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: str | int) -> str:
+    # A JSON string or number is valid TOML: the same quotes and escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _warn(ctx: CliContext, text: str) -> None:
+    ctx.err.print(Text(f"frontdesk: {text}"), soft_wrap=True)
+
+
+def _fail(ctx: CliContext, reason: str, status: int = 1) -> int:
+    _warn(ctx, reason)
+    return status

@@ -1,0 +1,279 @@
+"""`frontdesk doctor`, `init` and `outbox` end to end through main(), against a real Dovecot and a
+real SMTP server."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import keyring
+import mailserver
+import pytest
+import smtpserver
+from mailserver import PASSWORD as IMAP_PASSWORD
+from mailserver import _free_port
+from test_credentials import MemoryKeyring
+
+from frontdesk.storage.config import load_config
+from frontdesk.tui.cli import main
+
+from conftest import CONFIG_TOML, NOW
+
+# The fixtures live in mailserver.py and smtpserver.py; pytest finds them by these names.
+dovecot = mailserver.dovecot
+smtp_server = smtpserver.smtp_server
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch, capsys) -> Run:
+    """`frontdesk --db … --config CONFIG ARGS` → (status, stdout, stderr)."""
+    monkeypatch.setenv("FRONTDESK_NOW", NOW.isoformat())
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def invoke(config: Path, *args: str) -> tuple[int, str, str]:
+        status = main(["--db", str(tmp_path / "t.db"), "--config", str(config), *args])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return invoke
+
+
+def _config(tmp_path: Path, *sections: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG_TOML + "\n".join(sections), encoding="utf-8")
+    return path
+
+
+def _imap(server, folder: str = "INBOX", **values: object) -> str:
+    table = {"host": server.host, "port": server.imap_port, "security": "none", "folder": folder,
+             "password_command": f"printf {IMAP_PASSWORD}", **values}
+    return "[imap]\n" + "".join(f"{key} = {value!r}\n".replace("'", '"') for key, value in table.items())
+
+
+def _smtp(server, **values: object) -> str:
+    table = {"host": server.host, "port": server.port, "security": "none",
+             "password_command": f"printf {server.password}", **values}
+    return "[smtp]\n" + "".join(f"{key} = {value!r}\n".replace("'", '"') for key, value in table.items())
+
+
+def _lines(out: str) -> dict[str, str]:
+    """check name -> its whole line, from doctor's `STATUS NAME DETAIL` lines."""
+    return {line[5:23].strip(): line for line in out.splitlines() if line.strip()}
+
+
+# --- doctor -------------------------------------------------------------------------------------
+
+
+def test_doctor_passes_against_real_servers(tmp_path, run, dovecot, smtp_server):
+    sent = dovecot.new_folder("Sent")
+    config = _config(tmp_path, _imap(dovecot, sent_folder=sent), _smtp(smtp_server))
+
+    status, out, _ = run(config, "doctor")
+
+    lines = _lines(out)
+    assert status == 0, out
+    assert lines["config"].startswith("ok") and str(config) in lines["config"]
+    assert lines["database"].startswith("skip") and lines["outbox"].startswith("skip")  # no database yet
+    assert lines["time zone"].startswith("ok") and "business hours in UTC" in lines["time zone"]
+    assert lines["imap credentials"].startswith(f"ok   imap credentials  password from `printf {IMAP_PASSWORD}`")
+    assert lines["imap login"].startswith("ok")
+    assert "IDLE UIDPLUS CONDSTORE" in lines["imap capabilities"]
+    assert lines["imap folders"].startswith("ok") and f"INBOX, {sent}" in lines["imap folders"]
+    assert lines["smtp login"].startswith("ok")
+    assert lines["hand-off webhook"].startswith("skip")
+
+
+def test_doctor_skips_what_is_not_configured(tmp_path, run):
+    status, out, _ = run(_config(tmp_path), "doctor")
+
+    lines = _lines(out)
+    assert status == 0
+    assert lines["imap credentials"].startswith("skip") and "run `frontdesk init`" in lines["imap credentials"]
+    assert lines["imap login"].startswith("skip") and lines["smtp login"].startswith("skip")
+
+
+def test_doctor_says_what_to_fix_when_servers_fail(tmp_path, run, dovecot, smtp_server):
+    closed = _free_port()
+    config = _config(
+        tmp_path,
+        _imap(dovecot, port=closed),
+        _smtp(smtp_server, password_command="printf wrong"),
+    )
+    smtp_server.logins.clear()
+
+    status, out, _ = run(config, "doctor")
+
+    lines = _lines(out)
+    assert status == 1
+    assert lines["imap login"].startswith("FAIL") and f"127.0.0.1:{closed}: connection refused" in lines["imap login"]
+    assert "is the server up" in lines["imap login"]
+    assert lines["smtp login"].startswith("FAIL") and "refused the login for support@example.com (535" in lines["smtp login"]
+    assert len(smtp_server.logins) == 1
+
+
+def test_doctor_names_missing_folders_and_failing_credentials(tmp_path, run, dovecot, smtp_server):
+    config = _config(
+        tmp_path,
+        _imap(dovecot, sent_folder="No Such Folder"),
+        _smtp(smtp_server, password_command="false"),
+    )
+
+    status, out, _ = run(config, "doctor")
+
+    lines = _lines(out)
+    assert status == 1
+    assert lines["imap folders"].startswith("FAIL") and "not on the server: No Such Folder (it has: " in lines["imap folders"]
+    assert lines["smtp credentials"].startswith("FAIL") and "`false` failed with exit status 1" in lines["smtp credentials"]
+    assert lines["smtp login"].startswith("skip")
+
+
+def test_doctor_without_a_config_file_says_to_run_init(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "nowhere"))
+    monkeypatch.delenv("FRONTDESK_CONFIG", raising=False)
+
+    status = main(["--db", str(tmp_path / "t.db"), "doctor"])
+
+    lines = _lines(capsys.readouterr().out)
+    assert status == 1
+    assert lines["config"].startswith("FAIL") and lines["config"].endswith("run `frontdesk init`")
+
+
+def test_doctor_reports_a_broken_config_file(tmp_path, run):
+    config = tmp_path / "config.toml"
+    config.write_text("[smtp]\nhost = 25\n")
+
+    status, out, _ = run(config, "doctor")
+
+    assert status == 1
+    assert out.strip() == (
+        f"FAIL config            {config}: smtp.host: expected a string, got the number 25: "
+        "fix it, or write a new one with `frontdesk init --force`"
+    )
+
+
+def test_doctor_reports_failed_outbox_messages(tmp_path, run, mail, smtp_server):
+    config = _config(tmp_path, _smtp(smtp_server))
+    (tmp_path / "1.eml").write_bytes(mail())
+    run(config, "import", str(tmp_path / "1.eml"))
+    (tmp_path / "reply.txt").write_text("on it")
+    run(config, "reply", "1", "--body-file", str(tmp_path / "reply.txt"))
+    smtp_server.stop()
+    assert run(config, "outbox", "send")[0] == 1
+
+    lines = _lines(run(config, "doctor")[1])
+
+    assert lines["database"].startswith("ok") and "WAL" in lines["database"]
+    assert lines["outbox"].startswith("FAIL") and "1 message(s) failed: see `frontdesk outbox`" in lines["outbox"]
+
+
+# --- init ---------------------------------------------------------------------------------------
+
+
+def _init_flags(imap, smtp, source: str) -> list[str]:
+    return [
+        "init", "--address", "support@example.com", "--display-name", "Example Support",
+        "--imap-host", imap.host, "--imap-port", str(imap.imap_port), "--imap-security", "none",
+        "--smtp-host", smtp.host, "--smtp-port", str(smtp.port), "--smtp-security", "none",
+        "--secret-source", source,
+    ]
+
+
+def test_init_tries_both_logins_then_writes_a_config_without_secrets(tmp_path, run, dovecot, smtp_server):
+    target = tmp_path / "new" / "config.toml"
+    flags = _init_flags(dovecot, smtp_server, f"password-command:printf {IMAP_PASSWORD}")
+
+    status, out, err = run(target, *flags)
+
+    assert status == 1 and not target.exists(), "the SMTP server wants another password: nothing written"
+    assert "smtp login: smtp: 127.0.0.1" in err and "refused the login" in err and "nothing written" in err
+
+    smtp_server.password = IMAP_PASSWORD  # one mailbox, one password
+    status, out, err = run(target, *flags)
+    assert status == 0, err
+    assert f"Wrote {target}" in out
+    config = load_config(target)
+    assert (config.support.address, config.support.display_name) == ("support@example.com", "Example Support")
+    assert (config.imap.port, config.imap.security, config.imap.folder) == (dovecot.imap_port, "none", "INBOX")
+    assert config.smtp.password_command == f"printf {IMAP_PASSWORD}"
+    assert "username" not in target.read_text(), "it defaults to the address"
+
+    status, _, err = run(target, *flags)
+    assert status == 1 and "exists: use --force" in err
+    assert run(target, *flags, "--force")[0] == 0
+
+
+def test_init_keeps_a_typed_password_in_the_keyring_not_the_file(tmp_path, run, dovecot, smtp_server, monkeypatch):
+    previous = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    try:
+        smtp_server.password = IMAP_PASSWORD
+        monkeypatch.setattr("sys.stdin", io.StringIO(IMAP_PASSWORD + "\n"))
+        target = tmp_path / "config.toml"
+
+        status, out, err = run(target, *_init_flags(dovecot, smtp_server, "keyring"), "--sent-folder", "Sent")
+
+        assert status == 0, err
+        assert memory.passwords == {("frontdesk", "support@example.com"): IMAP_PASSWORD}
+        text = target.read_text()
+        assert IMAP_PASSWORD not in text and "password_command =" not in text
+        assert load_config(target).imap.sent_folder == "Sent"
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_init_asks_when_no_flags_are_given(tmp_path, run, monkeypatch):
+    answers = iter(["support@acme.example", "", "", "starttls", "", "mail.acme.example", "", "", "", "",
+                    "password-command:pass show support"])
+    asked: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda question: asked.append(question) or next(answers))
+    target = tmp_path / "config.toml"
+
+    status, _, err = run(target, "init", "--no-check")
+
+    assert status == 0, err
+    config = load_config(target)
+    assert asked[0] == "Support address (e.g. support@example.com): "
+    assert (config.imap.host, config.imap.security, config.imap.port) == ("imap.acme.example", "starttls", 143)
+    assert (config.smtp.host, config.smtp.security, config.smtp.port) == ("mail.acme.example", "tls", 465)
+    assert config.imap.sent_folder == "Sent" and config.support.display_name == "Support"
+    assert config.imap.password_command == "pass show support"
+
+
+def test_init_with_flags_needs_them_all(tmp_path, run):
+    status, _, err = run(tmp_path / "c.toml", "init", "--address", "support@example.com", "--imap-host", "x")
+    assert status == 2 and "with --address, also give --smtp-host --secret-source" in err
+
+
+# --- outbox -------------------------------------------------------------------------------------
+
+
+def test_outbox_lists_sends_retries_and_discards(tmp_path, run, mail, smtp_server):
+    config = _config(tmp_path, _smtp(smtp_server))
+    (tmp_path / "1.eml").write_bytes(mail())
+    run(config, "import", str(tmp_path / "1.eml"))
+    (tmp_path / "reply.txt").write_text("on it")
+    for _ in range(2):
+        run(config, "reply", "1", "--body-file", str(tmp_path / "reply.txt"))
+    assert "The outbox is empty" not in run(config, "outbox")[1]
+
+    smtp_server.stop()
+    status, _, err = run(config, "outbox", "send")
+    assert status == 1 and "outbox #1 not sent: smtp: 127.0.0.1" in err and "connection refused" in err
+    status, out, _ = run(config, "outbox")
+    assert out.count("failed") == 2 and "connection refused" in out
+
+    smtp_server.start()
+    assert run(config, "outbox", "discard", "2")[0] == 0
+    assert run(config, "outbox", "retry", "1")[1].startswith("Outbox #1 is queued again")
+    status, out, _ = run(config, "outbox", "send")
+    assert (status, out.strip()) == (0, "Sent 1: #1")
+    assert len(smtp_server.received) == 1
+
+    status, _, err = run(config, "outbox", "retry", "1")
+    assert status == 1 and "outbox #1 is sent; only a failed one can be retried" in err
+    status, out, _ = run(config, "show", "1")
+    assert "an unsent message was discarded from the outbox" in out

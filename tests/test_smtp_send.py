@@ -1,0 +1,302 @@
+"""Sending the outbox against a real SMTP server (aiosmtpd) and, for the Sent folder, a real
+Dovecot: headers, the response clock, failures, backoff, and never sending twice."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import replace
+from datetime import timedelta
+
+import mailserver
+import pytest
+import smtpserver
+from smtpserver import TOKEN, USER
+
+from frontdesk.mail.imap_sync import MailboxSync
+from frontdesk.mail.ingest import Ingestor
+from frontdesk.mail.smtp_send import build_message, retry_delay, send_outbox
+from frontdesk.storage import outbox
+from frontdesk.storage.models import Outbox
+
+# The fixtures live in mailserver.py and smtpserver.py; pytest finds them by these names.
+dovecot = mailserver.dovecot
+smtp_server = smtpserver.smtp_server
+
+AMBIGUOUS = "may or may not have been sent before a crash; check your Sent folder, then retry or discard"
+
+
+@pytest.fixture
+def ticket(store, mail):
+    """Ticket #1: a customer message that a reply answers, and a reply queued for it."""
+    Ingestor(store).ingest(mail(message_id="question@acme.example", body="Search is down.\n"), "test")
+    return 1
+
+
+@pytest.fixture
+def settings(store, smtp_server):
+    return replace(store.config, smtp=smtp_server.server_config())
+
+
+def _entry(entry_id: int = 1) -> Outbox:
+    return Outbox.get_by_id(entry_id)
+
+
+def _parsed(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def test_a_reply_goes_out_whole_and_stops_the_response_clock_when_sent(store, ticket, settings, clock, smtp_server):
+    queued = store.queue_reply(ticket, "Hallo Jürgen — we are on it.\n\n-- \nDana\n")
+    Outbox.update(cc_addrs=["carol@acme.example"]).where(Outbox.id == queued.id).execute()
+    clock.advance(timedelta(hours=2))  # queued at 15:00, sent at 17:00
+    sent_at = clock.now()
+
+    report = send_outbox(store, settings)
+
+    assert report.sent == [queued.id] and not report.failed
+    [received] = smtp_server.received
+    assert received.mail_from == "support@example.com"
+    assert set(received.rcpt_tos) == {"alice@acme.example", "carol@acme.example"}
+    message = _parsed(received.content)
+    assert message["From"] == "Example Support <support@example.com>"
+    assert (message["To"], message["Cc"]) == ("alice@acme.example", "carol@acme.example")
+    assert message["Subject"] == "Re: Search is down [#1]"
+    assert message["Message-ID"] == f"<{queued.message_id}>"
+    assert message["In-Reply-To"] == "<question@acme.example>"
+    assert message["References"] == "<question@acme.example>"
+    assert email.utils.parsedate_to_datetime(message["Date"]) == sent_at
+    assert message.get_content().replace("\r\n", "\n") == "Hallo Jürgen — we are on it.\n\n-- \nDana\n"
+    view = store.view(ticket)
+    assert view.first_response_at == sent_at, "the clock stops when the reply leaves, not when it was queued"
+    assert (view.state, view.message_count) == ("open", 2)
+    assert (_entry().status, _entry().sent_at, _entry().attempts) == ("sent", sent_at, 1)
+    assert store.messages(ticket)[-1].direction == "out"
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls_and_starttls_verify_the_certificate(store, ticket, settings, smtp_server, monkeypatch, security):
+    port = smtp_server.tls_port if security == "tls" else smtp_server.port
+    settings = replace(settings, smtp=smtp_server.server_config(security=security, port=port))
+    store.queue_reply(ticket, "over TLS")
+
+    untrusted = send_outbox(store, settings)
+    assert "certificate is not trusted" in untrusted.failed[1] and "SSL_CERT_FILE" in untrusted.failed[1]
+    assert smtp_server.received == [] and smtp_server.logins == [], "no password is sent to an unverified server"
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(smtp_server.cert))
+    outbox.retry(store, 1)
+    assert send_outbox(store, settings).sent == [1]
+    assert len(smtp_server.received) == 1
+
+
+def test_server_down_the_reply_waits_with_its_error_then_goes_out_exactly_once(store, ticket, settings, clock, smtp_server):
+    store.queue_reply(ticket, "we are on it")
+    smtp_server.stop()
+
+    report = send_outbox(store, settings)
+
+    assert "connection refused" in report.failed[1]
+    entry = _entry()
+    assert (entry.status, entry.attempts, entry.next_attempt_at) == ("failed", 1, clock.now() + timedelta(minutes=1))
+    assert store.view(ticket).first_response_at is None
+
+    smtp_server.start()
+    assert send_outbox(store, settings).sent == [], "not before its next attempt is due"
+    clock.advance(timedelta(minutes=1))
+    assert send_outbox(store, settings).sent == [1]
+    clock.advance(timedelta(hours=3))
+    assert send_outbox(store, settings).sent == []
+    assert len(smtp_server.received) == 1
+    assert store.view(ticket).first_response_at == clock.now() - timedelta(hours=3)
+
+
+def test_a_temporary_refusal_is_retried_with_growing_waits(store, ticket, settings, clock, smtp_server):
+    store.queue_reply(ticket, "we are on it")
+    smtp_server.mode = "tempfail"
+    waits = []
+    for _ in range(3):
+        clock.set(_entry().next_attempt_at or clock.now())
+        assert "451" in send_outbox(store, settings).failed[1]
+        waits.append(_entry().next_attempt_at - clock.now())
+    assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+
+    smtp_server.mode = "ok"
+    clock.set(_entry().next_attempt_at)
+    assert send_outbox(store, settings).sent == [1]
+    assert (len(smtp_server.received), _entry().attempts) == (1, 4)
+
+
+def test_backoff_doubles_up_to_an_hour():
+    minutes = [retry_delay(n) / timedelta(minutes=1) for n in (1, 2, 3, 6, 7, 50)]
+    assert minutes == [1, 2, 4, 32, 60, 60]
+
+
+def test_a_wrong_password_is_said_clearly_and_tried_once_per_backoff_not_per_message(
+    store, ticket, settings, clock, smtp_server
+):
+    for text in ("one", "two", "three"):
+        store.queue_reply(ticket, text)
+    settings = replace(settings, smtp=smtp_server.server_config(password_command="printf wrong-password"))
+
+    report = send_outbox(store, settings)
+
+    assert len(smtp_server.logins) == 1, "one login for the whole run"
+    assert sorted(report.failed) == [1, 2, 3]
+    assert "refused the login for support@example.com (535" in report.failed[1]
+    assert "check the password" in report.failed[1]
+    for _ in range(5):  # e.g. sync --watch calling every few seconds
+        clock.advance(timedelta(seconds=10))
+        send_outbox(store, settings)
+    assert len(smtp_server.logins) == 1
+    clock.advance(timedelta(minutes=1))
+    send_outbox(store, settings)
+    assert len(smtp_server.logins) == 2
+    assert smtp_server.received == []
+
+
+def test_a_row_left_sending_by_a_crash_is_never_sent_again_on_its_own(store, ticket, settings, clock, smtp_server):
+    store.queue_reply(ticket, "we are on it")
+    assert outbox.claim(store, 1, clock.now())  # ... and the process died here
+
+    clock.advance(timedelta(minutes=1))
+    assert send_outbox(store, settings).sent == []
+    assert _entry().status == "sending", "young enough to belong to a process still at work"
+
+    clock.advance(outbox.STALE_SENDING)
+    report = send_outbox(store, settings)
+    assert report.failed == {1: AMBIGUOUS}
+    assert (_entry().status, _entry().next_attempt_at) == ("failed", None)
+    clock.advance(timedelta(days=1))
+    assert send_outbox(store, settings).sent == []
+    assert smtp_server.received == []
+
+    outbox.retry(store, 1)  # the user looked: it never left
+    assert send_outbox(store, settings).sent == [1]
+    assert len(smtp_server.received) == 1
+
+
+def test_a_connection_lost_while_the_server_takes_the_message_is_not_resent(store, ticket, settings, clock, smtp_server):
+    store.queue_reply(ticket, "we are on it")
+    smtp_server.mode = "drop"  # the server keeps it, but the client never hears so
+
+    report = send_outbox(store, settings)
+
+    assert "may or may not have been sent when the connection broke" in report.failed[1]
+    smtp_server.mode = "ok"
+    clock.advance(timedelta(days=1))
+    assert send_outbox(store, settings).sent == []
+    assert len(smtp_server.received) == 1
+
+
+def test_two_senders_cannot_both_claim_a_row(store, ticket, clock):
+    store.queue_reply(ticket, "we are on it")
+    assert outbox.claim(store, 1, clock.now())
+    assert not outbox.claim(store, 1, clock.now())
+    assert _entry().attempts == 1
+
+
+def test_xoauth2_answers_the_servers_error_challenge_with_an_empty_line(store, ticket, settings, smtp_server):
+    oauth = dict(auth="oauth2", password_command=None)
+    store.queue_reply(ticket, "we are on it")
+    bad = replace(settings, smtp=smtp_server.server_config(oauth2_token_command="printf expired-token", **oauth))
+
+    report = send_outbox(store, bad)
+
+    assert "535" in report.failed[1]
+    assert smtp_server.xoauth2_answers == [b""], "anything else leaves Gmail waiting"
+    outbox.retry(store, 1)
+    good = replace(settings, smtp=smtp_server.server_config(oauth2_token_command=f"printf {TOKEN}", **oauth))
+    assert send_outbox(store, good).sent == [1]
+    assert smtp_server.logins == [("XOAUTH2", USER), ("XOAUTH2", USER)]
+
+
+def test_plain_smtp_is_refused_beyond_this_machine(store, ticket, settings):
+    store.queue_reply(ticket, "we are on it")
+    remote = replace(settings, smtp=replace(settings.smtp, host="mail.example.com"))
+
+    report = send_outbox(store, remote)
+
+    assert 'security = "none" would send the password in clear to mail.example.com' in report.failed[1]
+
+
+def test_without_smtp_settings_replies_wait_in_the_queue(store, ticket, settings):
+    store.queue_reply(ticket, "we are on it")
+
+    report = send_outbox(store, replace(settings, smtp=None))
+
+    assert report.notes == ["#1 waits: no [smtp] or support address configured"]
+    assert (_entry().status, _entry().attempts) == ("queued", 0)
+
+
+def test_a_subject_that_cannot_be_a_header_fails_without_retries(store, ticket, settings, clock):
+    store.queue_reply(ticket, "we are on it")
+    Outbox.update(subject="Re: broken\r\nBcc: everyone@example.com").where(Outbox.id == 1).execute()
+
+    report = send_outbox(store, settings)
+
+    assert report.failed[1].startswith("cannot build the message")
+    assert _entry().next_attempt_at is None
+
+
+# --- the Sent folder (a real Dovecot) --------------------------------------------------------------
+
+
+def _with_sent_folder(settings, imap_server, folder):
+    return replace(settings, imap=imap_server.server_config("INBOX", sent_folder=folder))
+
+
+def test_a_sent_reply_is_copied_to_the_sent_folder(store, ticket, settings, clock, dovecot):
+    folder = dovecot.new_folder("Sent")
+    store.queue_reply(ticket, "we are on it")
+
+    assert send_outbox(store, _with_sent_folder(settings, dovecot, folder)).sent == [1]
+
+    with dovecot.client() as client:
+        client.select_folder(folder, readonly=True)
+        [uid] = client.search(["HEADER", "Message-ID", _entry().message_id])
+        assert b"\\Seen" in client.get_flags([uid])[uid]
+    assert _entry().last_error is None
+
+
+def test_a_failed_copy_to_sent_is_noted_but_the_reply_counts_as_sent(store, ticket, settings, smtp_server):
+    store.queue_reply(ticket, "we are on it")
+    # Nothing listens on the SMTP server's TLS port for IMAP: the connection fails.
+    imap = replace(settings.smtp, port=1, sent_folder="Sent", folder="INBOX")
+
+    report = send_outbox(store, replace(settings, imap=imap))
+
+    assert report.sent == [1] and len(smtp_server.received) == 1
+    assert _entry().status == "sent"
+    assert _entry().last_error.startswith("sent, but not copied to the Sent folder Sent: imap: 127.0.0.1:1")
+    assert report.notes == [f"#1 {_entry().last_error}"]
+
+
+def test_after_a_crash_a_reply_found_in_the_sent_folder_is_marked_sent_at_its_time(
+    store, ticket, settings, clock, dovecot, smtp_server
+):
+    folder = dovecot.new_folder("Sent")
+    entry = store.queue_reply(ticket, "we are on it")
+    assert outbox.claim(store, entry.id, clock.now())
+    left_at = clock.now() + timedelta(seconds=3)
+    # It did leave, and the provider filed it in Sent (as Gmail does) before we crashed.
+    dovecot.append(folder, [build_message(entry, settings, left_at).as_bytes()], when=left_at)
+
+    clock.advance(outbox.STALE_SENDING + timedelta(minutes=1))
+    report = send_outbox(store, _with_sent_folder(settings, dovecot, folder))
+
+    assert report.sent == [1] and smtp_server.received == []
+    assert (_entry().status, _entry().sent_at) == ("sent", left_at)
+    assert store.view(ticket).first_response_at == left_at
+
+
+def test_the_sent_folder_copy_is_the_same_message_to_the_sync(store, ticket, settings, dovecot):
+    sent = dovecot.new_folder("Sent")
+    imap = dovecot.server_config(dovecot.new_folder("in"), sent_folder=sent)
+    store.queue_reply(ticket, "we are on it")
+    send_outbox(store, replace(settings, imap=imap))
+
+    report = MailboxSync(store, imap).sync_once()
+
+    assert (report.folder(sent).counts.read, report.folder(sent).counts.duplicates) == (1, 1)
+    assert store.view(ticket).message_count == 2, "fetched from Sent, and known already"
