@@ -49,13 +49,17 @@ class Ingestor:
         address = store.config.support.address
         self.support_address = address.lower() if address else None
 
-    def ingest(self, raw: bytes, source: str, received_at: datetime | None = None) -> tuple[Outcome, ParsedMessage]:
-        """received_at: when the mailbox got it (IMAP INTERNALDATE); files fall back to the Date header."""
+    def ingest(
+        self, raw: bytes, source: str, received_at: datetime | None = None, outbound: bool | None = None
+    ) -> tuple[Outcome, ParsedMessage]:
+        """received_at: when the mailbox got it (IMAP INTERNALDATE); files fall back to the Date header.
+        outbound: known to be ours (found in the Sent folder); None decides by the sender."""
         parsed = parse_message(raw)
         record = self._record(raw, parsed, source, received_at)
         if self.store.is_duplicate(record):
             return "duplicate", parsed
-        outbound = bool(self.support_address) and parsed.sender.email == self.support_address
+        if outbound is None:
+            outbound = bool(self.support_address) and parsed.sender.email == self.support_address
         _, created = self.store.add_message(record, outbound)
         return ("new" if created else "threaded"), parsed
 

@@ -14,9 +14,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from frontdesk.mail.account_cli import add_account_verbs
 from frontdesk.mail.demo import build_demo
 from frontdesk.mail.ingest import Ingestor, IngestSummary
+from frontdesk.mail.notify import queue_handoff
 from frontdesk.mail.sources import SourceError, read_messages
+from frontdesk.mail.sync_cli import cmd_sync
 from frontdesk.storage.clock import Clock, clock_from_environment
 from frontdesk.storage.config import Config, ConfigError, load_config
 from frontdesk.storage.stats import compute_stats
@@ -44,8 +47,15 @@ class Context:
         self.out = out
         self.err = err
         self.clock = clock
-        self.config: Config = load_config(args.config)
+        self._config: Config | None = None
         self._store: Store | None = None
+
+    @property
+    def config(self) -> Config:
+        # Read on first use: `init` writes a file that may not exist yet, `doctor` reports a broken one.
+        if self._config is None:
+            self._config = load_config(self.args.config)
+        return self._config
 
     @property
     def store(self) -> Store:
@@ -86,6 +96,13 @@ def cmd_import(ctx: Context) -> int:
     return 0
 
 
+def cmd_inbox(ctx: Context) -> int:
+    from .app import FrontdeskApp  # Textual loads only for the full screen, not for scripted verbs
+
+    FrontdeskApp(ctx.store, demo=ctx.args.demo).run()
+    return 0
+
+
 def cmd_list(ctx: Context) -> int:
     views = ctx.store.views(include_resolved=ctx.args.all)
     if ctx.args.json:
@@ -113,7 +130,8 @@ def cmd_triage(ctx: Context) -> int:
 
 def cmd_assign(ctx: Context) -> int:
     ticket = ctx.store.assign(ctx.args.id, ctx.args.owner, ctx.args.note)
-    return _confirm(ctx, ticket.id, f"is now owned by {ticket.owner.name} <{ticket.owner.email}>")
+    notified = " (notified through the outbox)" if queue_handoff(ctx.store, ticket.id, ctx.args.note) else ""
+    return _confirm(ctx, ticket.id, f"is now owned by {ticket.owner.name} <{ticket.owner.email}>{notified}")
 
 
 def cmd_reply(ctx: Context) -> int:
@@ -219,15 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
     with_id(verb("resolve", _state_command("resolved", "is resolved"), "Mark a ticket resolved."))
     with_id(verb("reopen", _state_command("open", "is open again"), "Reopen a waiting or resolved ticket."))
 
+    sync = verb("sync", cmd_sync, "Fetch new mail from the IMAP mailbox into tickets (the mailbox is never changed).")
+    sync.add_argument("--watch", action="store_true", help="keep running, fetching mail as it arrives (IDLE), until Ctrl-C")
+
     stats = verb("stats", cmd_stats, "Response and resolution times, and SLA attainment by severity.")
     stats.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    add_account_verbs(verb)  # init, doctor, outbox
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
-        args.handler, args.all, args.json = cmd_list, False, False
+        args.handler = cmd_inbox
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False)
     try:

@@ -1,0 +1,146 @@
+"""How fast `frontdesk sync` mirrors a mailbox, next to a bare imapclient fetch and mbsync, all
+against the same throwaway Dovecot in the same run; and how soon new mail becomes a ticket
+while `frontdesk sync --watch` runs.
+
+    /work/venv/bin/python bench/sync.py [--messages 10000] [--samples 10]
+
+Needs Dovecot (`apt-get install dovecot-imapd`) and, for the mbsync row, isync (`apt-get install
+isync`). Everything goes over IMAPS on loopback. Timings are figures to compare, never pass/fail.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent.parent / "tests")]
+bench_import = importlib.import_module("import")  # bench/import.py: the realistic message generator
+mailserver = importlib.import_module("mailserver")  # tests/mailserver.py: the test Dovecot
+
+BATCH = 500
+
+
+def seed(server, folder: str, messages: list[bytes]) -> None:
+    """MULTIAPPEND, BATCH messages per command, over one connection."""
+    with server.client() as client:
+        for start in range(0, len(messages), BATCH):
+            client.multiappend(folder, messages[start : start + BATCH])
+
+
+def bare_fetch(server, folder: str) -> None:
+    """The least any client can do: BODY.PEEK[] of every UID, BATCH at a time, bytes dropped."""
+    with IMAPClient(server.host, server.imaps_port, ssl_context=server.trusting_context()) as client:
+        client.login(mailserver.USER, mailserver.PASSWORD)
+        client.select_folder(folder, readonly=True)
+        uids = client.search("ALL")
+        for start in range(0, len(uids), BATCH):
+            client.fetch(uids[start : start + BATCH], ["BODY.PEEK[]", "INTERNALDATE"])
+
+
+def write_frontdesk_config(server, folder: Path, mailbox: str) -> Path:
+    config = bench_import.write_config(folder)
+    with config.open("a", encoding="utf-8") as out:
+        out.write(
+            f'[imap]\nhost = "{server.host}"\nport = {server.imaps_port}\nsecurity = "tls"\n'
+            f'username = "{mailserver.USER}"\nfolder = "{mailbox}"\npassword_command = "printf {mailserver.PASSWORD}"\n'
+        )
+    return config
+
+
+def frontdesk(config: Path, db: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "frontdesk.tui.cli", "--config", str(config), "--db", str(db), *args]
+
+
+def mbsync(server, folder: Path, mailbox: str) -> None:
+    maildir = folder / "mbsync-maildir"
+    maildir.mkdir()
+    config = folder / "mbsyncrc"
+    config.write_text(
+        f"IMAPAccount bench\nHost localhost\nPort {server.imaps_port}\nUser {mailserver.USER}\n"
+        f"Pass {mailserver.PASSWORD}\nSSLType IMAPS\nCertificateFile {server.cert}\n\n"
+        "IMAPStore remote\nAccount bench\n\n"
+        f"MaildirStore local\nPath {maildir}/\nInbox {maildir}/INBOX\n\n"
+        f"Channel pull\nFar :remote:\nNear :local:\nPatterns {mailbox}\nCreate Near\nSync Pull\nSyncState *\n"
+    )
+    subprocess.run(["mbsync", "-q", "-c", str(config), "pull"], check=True)
+
+
+def stored(db: Path, message_id: str) -> bool:
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        return connection.execute("SELECT 1 FROM message WHERE message_id = ?", (message_id,)).fetchone() is not None
+
+
+def watch_latency(server, mailbox: str, config: Path, db: Path, samples: int) -> list[float]:
+    """APPEND one message at a time while `sync --watch` runs; seconds until it is in the store."""
+    watcher = subprocess.Popen(frontdesk(config, db, "sync", "--watch"), stdout=subprocess.PIPE, text=True)
+    try:
+        watcher.stdout.readline()  # "watching ...": it has started
+        time.sleep(1)  # and caught up, now in IDLE
+        delays = []
+        for index in range(samples):
+            message_id = f"latency.{index}@bench.example"
+            started = time.perf_counter()
+            seed(server, mailbox, [_latency_mail(message_id)])
+            while not stored(db, message_id):
+                time.sleep(0.005)
+            delays.append(time.perf_counter() - started)
+            time.sleep(0.2)
+        return delays
+    finally:
+        watcher.send_signal(signal.SIGINT)  # Ctrl-C: exits 0
+        watcher.wait(timeout=15)
+
+
+def _latency_mail(message_id: str) -> bytes:
+    return (
+        f"From: Ana Okafor <ana@northwind.example>\r\nTo: {bench_import.SUPPORT}\r\nSubject: Is this thing on?\r\n"
+        f"Message-ID: <{message_id}>\r\nDate: Wed, 25 Nov 2026 15:00:00 +0000\r\n\r\nHello.\r\n"
+    ).encode()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=10_000, help="messages seeded into the mailbox")
+    parser.add_argument("--samples", type=int, default=10, help="APPENDs timed while `sync --watch` runs")
+    args = parser.parse_args(argv)
+    messages = list(bench_import.generate(args.messages))
+    size = sum(map(len, messages)) / len(messages)
+    print(f"{args.messages:,} messages, {size / 1024:.1f} KB on average, IMAPS on loopback\n")
+    print(f"{'measurement':<44} {'items':>8} {'seconds':>9} {'items/s':>12} {'vs base':>9}")
+    timed, count = bench_import.timed, args.messages
+    with contextlib.contextmanager(mailserver.running_dovecot)() as server, tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        os.environ["SSL_CERT_FILE"] = str(server.cert)  # frontdesk trusts the throwaway certificate
+        mailbox = server.new_folder("bench")
+        timed(f"seed: MULTIAPPEND, {BATCH} per command", count, lambda: seed(server, mailbox, messages))
+        base = timed(f"bare imapclient fetch, {BATCH} UIDs per FETCH", count, lambda: bare_fetch(server, mailbox))
+        config, db = write_frontdesk_config(server, folder, mailbox), folder / "tickets.db"
+        ours = timed("frontdesk sync (empty to done, end to end)", count,
+                     lambda: subprocess.run(frontdesk(config, db, "sync"), check=True, stdout=subprocess.DEVNULL), base)
+        if shutil.which("mbsync"):
+            theirs = timed("mbsync pull into a Maildir", count, lambda: mbsync(server, folder, mailbox), base)
+            print(f"\nfrontdesk sync takes {ours.seconds / theirs.seconds:.2f}x the time of mbsync (target: below 1)")
+        else:
+            print("mbsync: not installed (apt-get install isync): no comparison")
+        delays = watch_latency(server, mailbox, config, db, args.samples)
+        print(f"APPEND to ticket under `sync --watch`: median {statistics.median(delays) * 1000:.0f} ms, "
+              f"max {max(delays) * 1000:.0f} ms over {len(delays)} messages (target: within 5 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,435 @@
+"""Copy the support mailbox into the ticket store over IMAP, never changing the mailbox.
+
+A server copy of a message is identified by (account, folder, UIDVALIDITY, UID). Each folder is
+read from the UID after the last one stored, in batches; a batch's messages and the folder's new
+position are committed in one transaction, so a crash at any point resumes with nothing lost and
+nothing stored twice. A new UIDVALIDITY reads the folder again from UID 1 and the store's dedupe
+keeps it from storing anything twice. IDLE only wakes the loop up: every wake-up, timeout and
+reconnect catches up by UID, because IDLE notifications can be late or lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import imaplib
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Literal
+from urllib.parse import quote
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+
+from frontdesk.storage.clock import Clock
+from frontdesk.storage.config import ServerConfig
+from frontdesk.storage.models import Message
+from frontdesk.storage.store import Store
+from frontdesk.storage.sync_state import FolderPosition, folder_position, save_position
+
+from .credentials import CredentialError, Secret, check_transport, describe_source, resolve_secret
+from .ingest import Ingestor, IngestSummary
+
+MiB = 1024 * 1024
+
+# A SEARCH answers in one line, ~7 MB for a million UIDs; imaplib refuses lines over 1,000,000
+# bytes. The limit is module-level in imaplib, so this raises it for the whole process.
+imaplib._MAXLINE = max(imaplib._MAXLINE, 64 * MiB)
+
+# Login refusals worth retrying (RFC 5530); any other one means the credentials are wrong.
+_TRANSIENT_LOGIN_CODES = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]", "[LIMIT]")
+
+# What a lost or refused connection raises; anything permanent is turned into SyncError first.
+_TRANSIENT = (OSError, IMAPClientError)
+
+Status = Literal["connecting", "syncing", "idle", "waiting"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    batch_uids: int = 500  # Dovecot refuses command lines over 64 KB: a UID list must stay short
+    batch_bytes: int = 20 * MiB  # one FETCH response is held in memory at a time
+    max_message: int = 25 * MiB  # a bigger message is cut...
+    huge_head: int = 1 * MiB  # ...to its first MiB: headers and text come before attachments
+    idle_renew: float = 300.0  # servers may drop an IDLE after 29 minutes; this also re-reads Sent
+    poll: float = 1.0  # how often a wait looks at the stop event
+    backoff_first: float = 1.0
+    backoff_max: float = 300.0
+
+
+class SyncError(Exception):
+    """A failure that retrying will not fix; the one-line message says what to do."""
+
+
+@dataclass
+class FolderReport:
+    folder: str
+    counts: IngestSummary = field(default_factory=IngestSummary)
+    truncated: int = 0
+    rescanned: bool = False  # UIDVALIDITY changed: the folder was read again from UID 1
+    error: str | None = None
+    uidnext: int | None = None  # as the last look at the folder saw it
+
+
+@dataclass
+class SyncReport:
+    folders: dict[str, FolderReport] = field(default_factory=dict)
+
+    def folder(self, name: str) -> FolderReport:
+        return self.folders.setdefault(name, FolderReport(name))
+
+    @property
+    def fetched(self) -> int:
+        return sum(report.counts.read for report in self.folders.values())
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{report.folder}: {report.error}" for report in self.folders.values() if report.error]
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    uid: int
+    raw: bytes
+    received_at: datetime | None
+    cut_from: int | None  # the full size when only the head was fetched
+
+
+def backoff_delay(failures: int, limits: Limits, rng: random.Random) -> float:
+    """Exponential, capped, with jitter so that many clients do not reconnect in step."""
+    ceiling = min(limits.backoff_max, limits.backoff_first * 2 ** (failures - 1))
+    return ceiling * rng.uniform(0.5, 1.0)
+
+
+class MailboxSync:
+    """Mirrors `server.folder` (and `server.sent_folder`, when set) into the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        server: ServerConfig,
+        get_secret: Callable[[], Secret] | None = None,
+        clock: Clock | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        limits: Limits = Limits(),
+        on_batch: Callable[[str, IngestSummary], None] | None = None,
+        on_status: Callable[[Status, str], None] | None = None,
+        after_fetch: Callable[[], None] | None = None,
+    ) -> None:
+        try:
+            check_transport(server, "imap")  # plaintext only to this machine
+        except CredentialError as error:
+            raise SyncError(str(error)) from None
+        if not server.username:
+            raise SyncError("imap: no username: set username under [imap] or address under [support]")
+        self.store = store
+        self.server = server
+        self.username = server.username
+        self.account = f"{server.username}@{server.host}"
+        self.where = f"IMAP server {server.host}:{server.port}"
+        self.get_secret = get_secret or (lambda: resolve_secret(server, "imap"))
+        self.clock = clock or store.clock
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.limits = limits
+        self.on_batch = on_batch
+        self.on_status = on_status
+        self.after_fetch = after_fetch
+        self.ingestor = Ingestor(store)
+        self.folders = [name for name in (server.folder or "INBOX", server.sent_folder) if name]
+        self._rng = random.Random()
+
+    # --- the two ways to run -------------------------------------------------------------------
+
+    def sync_once(self, attempts: int = 1) -> SyncReport:
+        """Fetch what is new in every folder; a lost connection is retried `attempts - 1` times."""
+        report = SyncReport()  # kept across attempts: each one adds what it stored
+        never = threading.Event()
+        attempt = 1
+        while True:
+            try:
+                with self._session() as client:
+                    return self._catch_up(client, report, never)
+            except _TRANSIENT as error:
+                if attempt >= attempts:
+                    raise SyncError(f"{self.where}: {_reason(error)} (gave up after {attempts} attempts)") from None
+                self._wait_before_retry(attempt, error, never)
+                attempt += 1
+
+    def watch(self, stop: threading.Event, on_report: Callable[[SyncReport], None] | None = None) -> None:
+        """Catch up, IDLE until something happens, catch up again, until `stop` is set. A lost
+        connection is retried for ever with backoff; SyncError (e.g. a refused login) ends it."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                with self._session() as client:
+                    while not stop.is_set():
+                        report = self._catch_up(client, SyncReport(), stop)
+                        failures = 0
+                        if on_report:
+                            on_report(report)
+                        self._wait_for_news(client, stop, report.folder(self.folders[0]))
+            except _TRANSIENT as error:
+                failures += 1
+                self._wait_before_retry(failures, error, stop)
+
+    def _wait_before_retry(self, failures: int, error: Exception, stop: threading.Event) -> None:
+        delay = backoff_delay(failures, self.limits, self._rng)
+        self._status("waiting", f"{self.where}: {_reason(error)}; retrying in {delay:.0f} s")
+        stop.wait(delay)
+
+    def _status(self, status: Status, detail: str) -> None:
+        if self.on_status:
+            self.on_status(status, detail)
+
+    # --- connecting ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _session(self) -> Iterator[IMAPClient]:
+        self._status("connecting", f"connecting to {self.where}")
+        client = self._connect()
+        try:
+            yield client
+        except BaseException:
+            _close(client)  # the connection may be dead: no polite LOGOUT that could hang
+            raise
+        try:
+            client.logout()
+        except _TRANSIENT:
+            _close(client)
+
+    def _connect(self) -> IMAPClient:
+        server = self.server
+        tls = server.security == "tls"
+        try:
+            client = IMAPClient(
+                server.host, server.port, ssl=tls, ssl_context=self.ssl_context if tls else None, timeout=server.timeout
+            )
+            try:
+                if server.security == "starttls":
+                    client.starttls(self.ssl_context)
+                self._login(client)
+            except BaseException:
+                _close(client)
+                raise
+        except ssl.SSLCertVerificationError as error:
+            raise SyncError(
+                f"{self.where}: the server's certificate cannot be trusted ({error.verify_message}); "
+                "for a private certificate authority, point SSL_CERT_FILE at its certificate"
+            ) from None
+        client.normalise_times = False  # aware INTERNALDATEs, not local naive times
+        return client
+
+    def _login(self, client: IMAPClient) -> None:
+        try:
+            secret = self.get_secret()
+        except CredentialError as error:
+            raise SyncError(str(error)) from None
+        try:
+            if secret.kind == "password":
+                client.login(self.username, secret.value)
+            elif client.has_capability("AUTH=OAUTHBEARER"):
+                client.oauthbearer_login(self.username, secret.value)
+            else:
+                client.oauth2_login(self.username, secret.value)
+        except LoginError as error:
+            reason = _reason(error)
+            if any(code in reason for code in _TRANSIENT_LOGIN_CODES):
+                raise
+            raise SyncError(
+                f"{self.where} refused the login as {self.username}: {reason} "
+                f"(check the {describe_source(self.server)}; not retrying)"
+            ) from None
+
+    # --- catching up ---------------------------------------------------------------------------
+
+    def _catch_up(self, client: IMAPClient, report: SyncReport, stop: threading.Event) -> SyncReport:
+        self._status("syncing", f"syncing with {self.where}")
+        for folder in self.folders:
+            self._sync_folder(client, report.folder(folder), stop)
+        if self.after_fetch:
+            self.after_fetch()
+        return report
+
+    def _sync_folder(self, client: IMAPClient, report: FolderReport, stop: threading.Event) -> None:
+        try:
+            selected = client.select_folder(report.folder, readonly=True)  # EXAMINE: flags stay as they are
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as error:  # e.g. no such folder: the other folders still sync
+            report.error = _reason(error)
+            return
+        report.error = None
+        report.uidnext = selected.get(b"UIDNEXT")
+        validity = selected[b"UIDVALIDITY"]
+        position = self._position(report, validity)
+        if report.uidnext is not None and report.uidnext <= position.last_uid + 1:
+            return
+        # The server answers `n:*` with its highest UID even when that is below n.
+        uids = sorted(uid for uid in client.search(["UID", f"{position.last_uid + 1}:*"]) if uid > position.last_uid)
+        for start in range(0, len(uids), self.limits.batch_uids):
+            window = uids[start : start + self.limits.batch_uids]
+            sizes = {uid: data.get(b"RFC822.SIZE", 0) for uid, data in client.fetch(window, ["RFC822.SIZE"]).items()}
+            for batch in self._batches(window, sizes):
+                if stop.is_set():  # a first sync can take minutes: stop between batches
+                    return
+                fetched = self._fetch(client, batch, sizes)
+                self._store_batch(report, validity, fetched, batch[-1])
+
+    def _position(self, report: FolderReport, validity: int) -> FolderPosition:
+        """Where to read from; a new UIDVALIDITY starts the folder over (dedupe keeps copies out)."""
+        position = folder_position(self.account, report.folder)
+        if position.uidvalidity == validity:
+            return position
+        with self.store.db.atomic("IMMEDIATE"):
+            position = folder_position(self.account, report.folder)  # another process may have been first
+            if position.uidvalidity != validity:
+                report.rescanned = position.uidvalidity is not None
+                position = FolderPosition(validity, 0)
+                save_position(self.account, report.folder, position, self.clock.now())
+        return position
+
+    def _batches(self, window: Sequence[int], sizes: dict[int, int]) -> Iterator[list[int]]:
+        """Runs of UIDs whose bodies add up to at most batch_bytes; a UID gone from the server
+        (no size) stays in its run so that the position moves past it."""
+        batch: list[int] = []
+        total = 0
+        for uid in window:
+            size = self._fetch_size(sizes.get(uid, 0))
+            if batch and total + size > self.limits.batch_bytes:
+                yield batch
+                batch, total = [], 0
+            batch.append(uid)
+            total += size
+        if batch:
+            yield batch
+
+    def _fetch_size(self, size: int) -> int:
+        return self.limits.huge_head if size > self.limits.max_message else size
+
+    def _fetch(self, client: IMAPClient, uids: list[int], sizes: dict[int, int]) -> list[_Fetched]:
+        """BODY.PEEK, never BODY: reading must not set \\Seen. A huge message: its head only."""
+        whole = [uid for uid in uids if uid in sizes and sizes[uid] <= self.limits.max_message]
+        huge = [uid for uid in uids if uid in sizes and sizes[uid] > self.limits.max_message]
+        head = f"BODY.PEEK[]<0.{self.limits.huge_head}>"
+        found = {uid: (data, b"BODY[]", None) for uid, data in _fetch(client, whole, "BODY.PEEK[]").items()}
+        found |= {uid: (data, b"BODY[]<0>", sizes[uid]) for uid, data in _fetch(client, huge, head).items()}
+        return [
+            _Fetched(uid, data[key], _utc(data.get(b"INTERNALDATE")), cut_from)
+            for uid, (data, key, cut_from) in sorted(found.items())
+            if key in data
+        ]
+
+    def _store_batch(self, report: FolderReport, validity: int, fetched: list[_Fetched], last_uid: int) -> None:
+        """One transaction: the messages and the position that covers them. IMMEDIATE takes the
+        write lock first, so a second process waits, then sees what the first one stored."""
+        counts = IngestSummary()
+        with self.store.db.atomic("IMMEDIATE"):
+            position = folder_position(self.account, report.folder)
+            for message in fetched:
+                if position.covers(validity, message.uid):
+                    continue  # another process stored this batch while we fetched it
+                self._ingest(report, validity, message, counts)
+            if not position.covers(validity, last_uid):
+                save_position(self.account, report.folder, FolderPosition(validity, last_uid), self.clock.now())
+        _add(report.counts, counts)
+        if self.on_batch and counts.read:
+            self.on_batch(report.folder, counts)
+
+    def _ingest(self, report: FolderReport, validity: int, message: _Fetched, counts: IngestSummary) -> None:
+        source = self._source(report.folder, validity, message.uid)
+        # Whatever sits in the Sent folder was sent by us, whichever address the rep used.
+        sent = report.folder == self.server.sent_folder or None
+        outcome, parsed = self.ingestor.ingest(message.raw, source, message.received_at, outbound=sent)
+        counts.count(outcome, parsed)
+        if message.cut_from is None:
+            return
+        report.truncated += 1
+        if outcome != "duplicate":
+            note = f"message truncated at {self.limits.huge_head / MiB:g} MB of {message.cut_from / MiB:.1f} MB"
+            digest = hashlib.sha256(message.raw).hexdigest()  # indexed, unlike source
+            stored = (Message.raw_sha256 == digest) & (Message.source == source)
+            Message.update(defects=[*parsed.defects, note]).where(stored).execute()
+
+    def _source(self, folder: str, validity: int, uid: int) -> str:
+        """An IMAP URL (RFC 5092) naming the server copy, so that it can be found again."""
+        user, box = quote(self.username, safe=""), quote(folder, safe="/")
+        return f"imap://{user}@{self.server.host}:{self.server.port}/{box};UIDVALIDITY={validity}/;UID={uid}"
+
+    # --- waiting for news ----------------------------------------------------------------------
+
+    def _wait_for_news(self, client: IMAPClient, stop: threading.Event, main: FolderReport) -> None:
+        """Return when the main folder may have news, after `idle_renew`, or when stopped."""
+        if stop.is_set():
+            return
+        if main.error:
+            stop.wait(self.limits.idle_renew)  # nothing to IDLE on: look again later
+            return
+        selected = client.select_folder(main.folder, readonly=True)
+        if selected.get(b"UIDNEXT") != main.uidnext:
+            return  # mail arrived while the catch-up was busy elsewhere
+        self._status("idle", f"waiting for mail on {self.where}")
+        client.idle()
+        if not _has_buffered_input(client):
+            self._wait_in_idle(client, stop)
+        client.idle_done()
+
+    def _wait_in_idle(self, client: IMAPClient, stop: threading.Event) -> None:
+        deadline = time.monotonic() + self.limits.idle_renew
+        while not stop.is_set():
+            wait = min(self.limits.poll, deadline - time.monotonic())
+            if wait <= 0:
+                return
+            started = time.monotonic()
+            if client.idle_check(timeout=wait):
+                return
+            # On a closed connection idle_check returns [] at once instead of waiting (imapclient#565).
+            if wait >= 0.1 and time.monotonic() - started < wait / 2:
+                raise ConnectionError("the server closed the connection")
+
+
+def _fetch(client: IMAPClient, uids: list[int], body: str) -> dict[int, dict]:
+    return client.fetch(uids, [body, "INTERNALDATE"]) if uids else {}
+
+
+def _has_buffered_input(client: IMAPClient) -> bool:
+    """imaplib reads ahead: an EXISTS that came in one packet with "+ idling" waits in its buffer,
+    where idle_check's poll() cannot see it. Peek there without blocking."""
+    sock = client.socket()
+    sock.setblocking(False)
+    try:
+        return bool(client._imap.file.peek(1))
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    finally:
+        sock.setblocking(True)
+        client._set_read_timeout()
+
+
+def _close(client: IMAPClient) -> None:
+    with contextlib.suppress(OSError):
+        client.shutdown()
+
+
+def _add(total: IngestSummary, batch: IngestSummary) -> None:
+    for counter in fields(IngestSummary):
+        if isinstance(getattr(total, counter.name), int):
+            setattr(total, counter.name, getattr(total, counter.name) + getattr(batch, counter.name))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(timezone.utc) if value is not None else None
+
+
+def _reason(error: Exception) -> str:
+    """One line for the user: imaplib wraps server text as "b'...'" and some errors are empty."""
+    text = " ".join(str(error).split())
+    if len(text) > 3 and text[:2] in ("b'", 'b"') and text[-1] == text[1]:
+        text = text[2:-1]
+    return text or type(error).__name__

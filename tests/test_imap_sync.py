@@ -1,0 +1,401 @@
+"""IMAP sync against a real Dovecot: the mirror, the drills of issue 4, IDLE, TLS."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import mailserver
+import pytest
+import smtpserver
+from mailserver import PASSWORD, Dovecot
+
+from frontdesk.mail.imap_sync import Limits, MailboxSync, SyncError
+from frontdesk.storage.config import ServerConfig
+from frontdesk.storage.store import Store
+from frontdesk.tui.cli import main as frontdesk
+
+from conftest import CONFIG_TOML, build_mail
+
+# The fixtures live in mailserver.py; pytest finds them by these names.
+dovecot = mailserver.dovecot
+own_dovecot = mailserver.own_dovecot
+smtp_server = smtpserver.smtp_server
+
+# The peak resident size of the process's own memory (VmHWM) before and after `frontdesk ...`;
+# getrusage's ru_maxrss would carry the parent's peak over fork and exec.
+MEASURE_PEAK = """
+import re, sys
+import frontdesk.mail.imap_sync
+from frontdesk.tui.cli import main
+def peak_kb():
+    with open("/proc/self/status") as status:
+        return int(re.search(r"VmHWM:\\s+(\\d+)", status.read()).group(1))
+base = peak_kb()
+status = main(sys.argv[1:])
+print("GROWTH_KB", peak_kb() - base, file=sys.stderr)
+sys.exit(status)
+"""
+RECEIVED = datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc)  # INTERNALDATE, days before the Date header
+
+
+def customer_mail(tag: str, count: int) -> list[bytes]:
+    return [build_mail(subject=f"{tag} problem {i}", message_id=f"{tag}.{i}@acme.example") for i in range(count)]
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def stored(db: Path) -> tuple[int, int]:
+    """(messages, distinct Message-IDs): equal means no message is stored twice."""
+    return rows(db, "SELECT count(*), count(DISTINCT message_id) FROM message")[0]
+
+
+def last_uid(db: Path) -> int:
+    found = rows(db, "SELECT max(last_uid) FROM sync_state")
+    return found[0][0] or 0
+
+
+def has_stored(db: Path, count: int) -> Callable[[], bool]:
+    return lambda: stored(db)[0] == count
+
+
+def committed_or_ended(process: subprocess.Popen, db: Path, since_uid: int) -> Callable[[], bool]:
+    return lambda: process.poll() is not None or last_uid(db) > since_uid
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:g} s")
+        time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def watching(sync: MailboxSync) -> Iterator[list[tuple[str, str]]]:
+    """sync.watch in a thread, as the inbox runs it; yields the statuses it reported."""
+    statuses: list[tuple[str, str]] = []
+    sync.on_status = lambda state, detail: statuses.append((state, detail))
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sync.watch(stop)
+        except BaseException as error:  # handed to the test's thread
+            failure.append(error)
+        finally:
+            sync.store.db.close()  # this thread's own connection
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield statuses
+    finally:
+        stop.set()
+        thread.join(15)
+    assert not thread.is_alive(), "watch did not stop"
+    assert not failure, failure
+
+
+# --- the command line against a real server --------------------------------------------------
+
+
+@dataclass
+class Box:
+    """A folder of the test's own, a config naming it, and a database, for `frontdesk sync`."""
+
+    server: Dovecot
+    folder: str
+    config: Path
+    db: Path
+
+    def args(self, *args: str) -> list[str]:
+        return ["--db", str(self.db), "--config", str(self.config), *args]
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "frontdesk.tui.cli", *self.args(*args)]
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command(*args), capture_output=True, text=True, timeout=60)
+
+
+def make_box(server: Dovecot, folder: Path, tls: bool = True, password: str = PASSWORD) -> Box:
+    """TLS through the CLI trusts the test certificate by SSL_CERT_FILE (see cli_env)."""
+    box = server.new_folder()
+    port, security = (server.imaps_port, "tls") if tls else (server.imap_port, "none")
+    imap = (
+        f'[imap]\nhost = "{server.host}"\nport = {port}\nsecurity = "{security}"\nusername = "support@example.com"\n'
+        f'folder = "{box}"\npassword_command = "printf {password}"\ntimeout = 10\n'
+    )
+    config = folder / "sync.toml"
+    config.write_text(CONFIG_TOML + imap, encoding="utf-8")
+    return Box(server, box, config, folder / "tickets.db")
+
+
+@pytest.fixture
+def cli_env(dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot.cert))
+
+
+@pytest.fixture
+def box(dovecot: Dovecot, tmp_path: Path, cli_env: None) -> Box:
+    return make_box(dovecot, tmp_path)
+
+
+def engine(server: Dovecot, store: Store, folder: str, **options: object) -> MailboxSync:
+    return MailboxSync(store, server.server_config(folder), **options)
+
+
+# --- the mirror ------------------------------------------------------------------------------
+
+
+def test_sync_from_empty_makes_tickets_and_leaves_the_mailbox_alone(dovecot: Dovecot, store: Store) -> None:
+    folder = dovecot.new_folder()
+    dovecot.append(folder, customer_mail("empty", 12), when=RECEIVED)
+    flags_before = dovecot.flags(folder)
+
+    report = engine(dovecot, store, folder).sync_once()
+
+    counts = report.folders[folder].counts
+    assert (counts.read, counts.new_tickets, counts.duplicates) == (12, 12, 0)
+    assert {view.created_at for view in store.views()} == {RECEIVED}  # INTERNALDATE, not the Date header
+    assert dovecot.flags(folder) == flags_before  # read-only: no \Seen
+    assert all(b"\\Seen" not in flags for flags in flags_before.values())
+
+
+def test_incremental_sync_fetches_only_new_uids(dovecot: Dovecot, store: Store) -> None:
+    folder = dovecot.new_folder()
+    dovecot.append(folder, customer_mail("incr", 5))
+    sync = engine(dovecot, store, folder)
+    sync.sync_once()
+
+    dovecot.append(folder, customer_mail("incr-more", 3))
+    assert sync.sync_once().fetched == 3
+    # Appended and expunged: UIDNEXT moves on, and `UID SEARCH UID n:*` answers with the highest
+    # UID still there (already stored), which must not be fetched again.
+    dovecot.append(folder, customer_mail("gone", 1))
+    dovecot.expunge_last(folder)
+    assert sync.sync_once().fetched == 0
+    assert len(store.views()) == 8
+
+
+def test_small_batches_commit_with_the_position(dovecot: Dovecot, store: Store) -> None:
+    folder = dovecot.new_folder()
+    dovecot.append(folder, customer_mail("batches", 7))
+    batches: list[int] = []
+    limits = Limits(batch_uids=3, batch_bytes=700)  # a few messages of ~300 bytes each per batch
+    engine(dovecot, store, folder, limits=limits, on_batch=lambda _, counts: batches.append(counts.read)).sync_once()
+    assert sum(batches) == 7 and max(batches) <= 2
+    assert last_uid(Path(store.db.database)) == 7
+
+
+def test_uidvalidity_change_rescans_without_duplicates(dovecot: Dovecot, store: Store) -> None:
+    folder = dovecot.new_folder()
+    mail = customer_mail("validity", 5)
+    dovecot.append(folder, mail)
+    sync = engine(dovecot, store, folder)
+    sync.sync_once()
+
+    dovecot.recreate(folder, [*reversed(mail), *customer_mail("validity-new", 1)])  # new UIDs for old mail
+    report = sync.sync_once().folders[folder]
+
+    assert report.rescanned
+    assert (report.counts.read, report.counts.duplicates, report.counts.new_tickets) == (6, 5, 1)
+    assert stored(Path(store.db.database)) == (6, 6)
+
+
+def test_sent_folder_reply_stops_the_response_clock(dovecot: Dovecot, store: Store) -> None:
+    inbox, sent = dovecot.new_folder("in"), dovecot.new_folder("replies")
+    dovecot.append(inbox, [build_mail(message_id="ask@acme.example")], when=RECEIVED)
+    answered = datetime(2026, 11, 20, 9, 15, tzinfo=timezone.utc)
+    reply = build_mail(
+        subject="Re: Search is down", sender="Example Support <support@example.com>", to="alice@acme.example",
+        in_reply_to="ask@acme.example", body="We are on it.",
+    )
+    dovecot.append(sent, [reply], when=answered)
+
+    MailboxSync(store, dovecot.server_config(inbox, sent_folder=sent)).sync_once()
+
+    (view,) = store.views()
+    assert (view.first_response_at, view.state, view.message_count) == (answered, "open", 2)
+
+
+def test_a_missing_sent_folder_is_reported_and_the_inbox_still_syncs(dovecot: Dovecot, store: Store) -> None:
+    folder = dovecot.new_folder()
+    dovecot.append(folder, customer_mail("nosent", 2))
+    report = MailboxSync(store, dovecot.server_config(folder, sent_folder="No Such Folder")).sync_once()
+    assert report.folders[folder].counts.read == 2
+    assert report.errors and report.errors[0].startswith("No Such Folder: ")
+
+
+def test_huge_message_keeps_its_head_and_memory_stays_bounded(box: Box) -> None:
+    """A 30 MB message, fetched and parsed whole, costs over 150 MB; cut to its head it costs little."""
+    lines = b"0123456789abcdef" * 4 + b"\r\n"
+    huge = build_mail(message_id="huge@acme.example", body="Logs attached.").replace(
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nLogs attached.",
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nLogs attached.'
+        b'\r\n--b\r\nContent-Type: text/plain; name="dump.txt"\r\n\r\n' + lines * (30 * 1024 * 1024 // len(lines)) + b"--b--",
+    )
+    box.server.append(box.folder, [huge])
+    done = subprocess.run([sys.executable, "-c", MEASURE_PEAK, *box.args("sync")], capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    growth_mb = int(done.stderr.split("GROWTH_KB")[1].split()[0]) / 1024
+    assert growth_mb < 64, f"peak memory grew by {growth_mb:.0f} MB"
+    body, defects = rows(box.db, "SELECT body_text, defects FROM message")[0]
+    assert "Logs attached." in body
+    assert "message truncated at 1 MB of 30.0 MB" in defects, defects
+
+
+# --- drills ----------------------------------------------------------------------------------
+
+
+def test_sigkill_at_random_points_then_resume_is_an_exact_mirror(box: Box) -> None:
+    total = 3000
+    box.server.append(box.folder, customer_mail("kill", total))
+    box.run("list")  # the database exists, so that the test can watch its progress
+    rng = random.Random(2026)
+    interrupted = []
+    for _ in range(4):
+        at_start = last_uid(box.db)
+        process = subprocess.Popen(box.command("sync"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Wait for a batch of this run to commit, then kill at a random point of the next ones.
+        wait_for(committed_or_ended(process, box.db, at_start), 30, "a batch")
+        time.sleep(rng.uniform(0, 0.25))
+        process.kill()
+        process.wait()
+        interrupted.append(last_uid(box.db) < total)
+
+    final = box.run("sync")
+
+    assert final.returncode == 0, final.stderr
+    assert sum(interrupted) >= 2, "the kills should land mid-sync"
+    assert stored(box.db) == (total, total)
+    assert last_uid(box.db) == max(box.server.uids(box.folder))
+    expected = {f"kill.{i}@acme.example" for i in range(total)}
+    assert {row[0] for row in rows(box.db, "SELECT message_id FROM message")} == expected
+
+
+def test_two_processes_on_one_database_neither_lock_errors_nor_duplicate(box: Box) -> None:
+    total = 2000
+    box.server.append(box.folder, customer_mail("pair", total))
+    box.run("list")  # created first: two processes creating one database is the schema upgrade's race
+    processes = [subprocess.Popen(box.command("sync"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+    results = [process.communicate(timeout=60) for process in processes]
+
+    for process, (_, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0, err
+        assert "locked" not in err
+    assert stored(box.db) == (total, total)
+
+
+def test_server_stopped_mid_sync_the_watch_reconnects_and_finishes(own_dovecot: Dovecot, store: Store) -> None:
+    total = 3000
+    folder = own_dovecot.new_folder()
+    own_dovecot.append(folder, customer_mail("restart", total))
+    db = Path(store.db.database)
+    with watching(engine(own_dovecot, store, folder)) as statuses:
+        wait_for(lambda: last_uid(db) > 0, 30, "the first batch")
+        own_dovecot.stop()
+        partly = stored(db)[0]
+        own_dovecot.start()
+        wait_for(has_stored(db, total), 30, "the rest after the restart")
+    assert partly < total, "the server should stop mid-sync"
+    assert "waiting" in {state for state, _ in statuses}  # it lost the connection and came back
+    assert stored(db) == (total, total)
+
+
+def test_wrong_password_stops_with_one_clear_line_and_one_attempt(own_dovecot: Dovecot, tmp_path: Path) -> None:
+    box = make_box(own_dovecot, tmp_path, tls=False, password="wrong")
+    done = box.run("sync", "--watch")  # even the endless mode gives up at once
+
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "refused the login" in done.stderr and "AUTHENTICATIONFAILED" in done.stderr
+    assert own_dovecot.failed_logins() == 1
+
+
+def test_plaintext_is_refused_off_loopback(store: Store) -> None:
+    server = ServerConfig(host="imap.example.com", port=143, security="none", username="support@example.com")
+    with pytest.raises(SyncError, match="in clear to imap.example.com"):
+        MailboxSync(store, server)
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_tls_verifies_the_certificate(dovecot: Dovecot, store: Store, security: str) -> None:
+    folder = dovecot.new_folder()
+    dovecot.append(folder, customer_mail(f"tls-{security}", 1))
+    port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
+    server = dovecot.server_config(folder, security=security, port=port)
+
+    with pytest.raises(SyncError, match="certificate cannot be trusted"):
+        MailboxSync(store, server).sync_once(attempts=3)  # not retried: it would fail the same way
+    report = MailboxSync(store, server, ssl_context=dovecot.trusting_context()).sync_once()
+    assert report.fetched == 1
+
+
+def test_without_an_imap_section_sync_says_what_to_do(config_path: Path, tmp_path: Path, capsys) -> None:
+    assert frontdesk(["--db", str(tmp_path / "t.db"), "--config", str(config_path), "sync"]) == 1
+    assert "no [imap] section" in capsys.readouterr().err
+
+
+# --- IDLE ------------------------------------------------------------------------------------
+
+
+def test_idle_wakes_the_watch_for_new_mail(dovecot: Dovecot, store: Store) -> None:
+    folder = dovecot.new_folder()
+    db = Path(store.db.database)
+    with watching(engine(dovecot, store, folder)) as statuses:
+        for round_ in range(3):  # each wake-up catches up and goes back to IDLE
+            wait_for(lambda: statuses and statuses[-1][0] == "idle", 15, "IDLE")
+            dovecot.append(folder, customer_mail(f"idle{round_}", 1))
+            wait_for(has_stored(db, round_ + 1), 15, "the new mail as a ticket")
+
+
+def test_watch_prints_a_line_per_batch_and_ctrl_c_exits_0(box: Box) -> None:
+    process = subprocess.Popen(box.command("sync", "--watch"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    try:
+        assert lines.get(timeout=15).startswith("watching ")
+        box.server.append(box.folder, customer_mail("cli-watch", 1))
+        assert "1 fetched: 1 new ticket," in lines.get(timeout=15)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+    assert process.returncode == 0, process.stderr.read()
+    assert lines.get(timeout=5).strip() == "stopped"
+
+
+def test_sync_also_sends_what_the_outbox_holds(box: Box, smtp_server) -> None:
+    """One `frontdesk sync`: mail in, then the queued reply out over SMTP, exactly once."""
+    smtp = (
+        f'\n[smtp]\nhost = "{smtp_server.host}"\nport = {smtp_server.port}\nsecurity = "none"\n'
+        f'username = "support@example.com"\npassword_command = "printf {smtp_server.password}"\ntimeout = 10\n'
+    )
+    box.config.write_text(box.config.read_text(encoding="utf-8") + smtp, encoding="utf-8")
+    box.server.append(box.folder, customer_mail("outbox", 1))
+    assert box.run("sync").returncode == 0
+    assert box.run("reply", "1", "--snippet", "ack").returncode == 0
+    result = box.run("sync")
+    assert result.returncode == 0, result.stderr
+    assert "Sent 1: #1" in result.stdout
+    assert box.run("sync").returncode == 0
+    assert len(smtp_server.received) == 1
+    assert rows(box.db, "SELECT status FROM outbox") == [("sent",)]
