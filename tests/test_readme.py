@@ -22,7 +22,8 @@ def test_the_configuration_example_is_the_tested_full_example(tmp_path):
 
 def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"^    (.+?)  # test$", README, re.MULTILINE)
-    assert len(commands) == 1 and "pytest" in commands[0]
+    assert commands == ["bash tests/run"]
+    assert (ROOT / "tests" / "run").read_text().rstrip().endswith('exec .venv/bin/python -m pytest "$@"')
 
 
 def test_every_command_in_the_readme_exists():
