@@ -17,6 +17,7 @@ from frontdesk.storage.config import Config
 from frontdesk.storage.store import Store, StoreError
 
 from .inbox import InboxScreen
+from .mailbox import MailboxState, MailboxWorker
 
 STYLES = Path(frontdesk.styles.__file__).parent
 STATE_FILE = platformdirs.user_state_path("frontdesk") / "tui.json"
@@ -42,6 +43,7 @@ class FrontdeskApp(App):
         self.demo = demo
         self.state_file = state_file
         self.tick_seconds = tick_seconds
+        self.mailbox: MailboxWorker | None = None
         self._restore_theme()
 
     @property
@@ -57,6 +59,20 @@ class FrontdeskApp(App):
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, lambda theme: self._save_state(theme=theme.name))
+        if self.config.imap is not None and not self.demo:
+            self.mailbox = MailboxWorker(self, self._mailbox_changed)
+            self.mailbox.start()
+
+    def on_unmount(self) -> None:
+        if self.mailbox is not None:
+            self.mailbox.stop.set()  # the sync thread notices within a second
+
+    def _mailbox_changed(self, state: MailboxState) -> None:
+        if state.status in ("waiting", "stopped"):
+            self.say(state.line(self.config.calendar.timezone), "warning")
+        for screen in self.screen_stack:
+            if isinstance(screen, InboxScreen):
+                screen.show_banner()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -64,7 +64,7 @@ class InboxScreen(TicketActions, Screen):
         self._alerts = Alerts(self.app)
         self.query_one("#search", Input).display = False
         self.query_one("#preview").display = self.app.size.height >= 30
-        self._show_banner()
+        self.show_banner()
         self.query_one(TicketTable).focus()
         self.reload()
         self.set_interval(self.app.tick_seconds, self._tick)
@@ -115,12 +115,16 @@ class InboxScreen(TicketActions, Screen):
 
     # --- the parts of the screen ---------------------------------------------------------
 
-    def _show_banner(self) -> None:
+    def show_banner(self) -> None:
         banner = Text(" frontdesk ", style="bold reverse")
         if self.app.demo:
             banner.append(" DEMO MAILBOX: made-up tickets, nothing is sent ", style="bold black on yellow")
         rep = self.app.config.support
         banner.append(f"  {rep.rep_name} on rotation · {rep.address or 'no support address configured'}")
+        mailbox = self.app.mailbox
+        if mailbox is not None:
+            trouble = mailbox.state.status in ("waiting", "stopped")
+            banner.append(" · ").append(mailbox.state.line(self.app.config.calendar.timezone), style="bold red" if trouble else "dim")
         self.query_one("#banner", Static).update(banner)
 
     def _show_tabs(self, now, me) -> None:
