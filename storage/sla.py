@@ -258,6 +258,9 @@ class TargetState:
     due_at: datetime
     status: Status
     remaining: timedelta  # due_at minus now (or minus the stop time once stopped); negative when over
+    # A running clock turns at risk here (then breached at due_at): displays can follow the status
+    # from the clock alone, without evaluating again. None once stopped or while paused.
+    at_risk_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -395,7 +398,11 @@ def _state(clock: _Clock, stop: datetime | None, now: datetime, paused: bool, at
         status = "at_risk"
     else:
         status = "ok"
-    return TargetState(clock.target, due_at, status, due_at - now)
+    if paused:
+        return TargetState(clock.target, due_at, status, due_at - now)
+    # The first position with less than the fraction left: the inverse of the test above.
+    at_risk_pos = clock.due_pos - ceil(at_risk_fraction * clock.length) + 1
+    return TargetState(clock.target, due_at, status, due_at - now, clock.measure.instant(at_risk_pos))
 
 
 def format_remaining(td: timedelta) -> str:

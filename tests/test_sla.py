@@ -645,3 +645,23 @@ def test_due_times_never_precede_the_first_message_and_pauses_only_delay_them(
             assert state.due_at >= reference.due_at
             assert state.remaining == state.due_at - now
             assert state.due_at.utcoffset() == timedelta(0)
+
+
+@given(
+    start=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(timezone.utc)),
+    hours=st.integers(min_value=1, max_value=200),
+    business=st.booleans(),
+    offset=st.integers(min_value=0, max_value=400 * 3600),
+)
+@settings(max_examples=150, deadline=None)
+def test_at_risk_at_is_where_evaluation_turns_at_risk(start, hours, business, offset):
+    """Displays follow the status from at_risk_at and due_at alone: they must agree with evaluate."""
+    target = Duration(hours, "bh" if business else "h")
+    policy = Policy("p", Targets(target, None), Targets(target, None))
+    calendar = BusinessCalendar(timezone=ZoneInfo("Europe/Berlin"))
+    ticket = TicketTimes(started_at=start, severity=1)
+    first = evaluate(ticket, policy, calendar, start).response
+    now = start + timedelta(seconds=offset)
+    later = evaluate(ticket, policy, calendar, now).response
+    expected = "breached" if now >= first.due_at else "at_risk" if now >= first.at_risk_at else "ok"
+    assert later.status == expected

@@ -1,52 +1,61 @@
-"""Toasts and the terminal bell when a ticket arrives or its clock turns at risk or breached."""
+"""Toasts and the terminal bell when a ticket arrives or its clock turns at risk or breached.
+
+Clocks turn at times known in advance (TargetState.at_risk_at and due_at), so the turns wait in a
+heap and are announced on the tick they happen, without evaluating any ticket again.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 
 from frontdesk.storage.views import TicketView
 
-from .countdown import live_status
+MESSAGES = {"at_risk": "#{id} is at risk: {subject}", "breached": "#{id} has breached its SLA: {subject}"}
 
 
 class Alerts:
     def __init__(self, app) -> None:
         self.app = app
         self.settings = app.config.alerts
+        self._known: set[int] | None = None  # None until the first load: nothing is new then
+        self._turns: list[tuple[datetime, int, str, str]] = []
+        self._rang = False
 
-    def compare(self, before: Sequence[TicketView], after: Sequence[TicketView]) -> None:
-        """Announce what changed between two loads; the first load announces nothing."""
-        if not before:
-            return
-        now = self.app.clock.now()
-        known = {row.id: row for row in before}
-        rang = False
-        for row in after:
-            previous = known.get(row.id)
-            message = self._news(previous, row, now)
-            if message is None:
-                continue
-            self.app.notify(message, severity="warning", markup=False, timeout=10)
-            rang = rang or self.settings.bell
-        if rang:
+    def loaded(self, rows: Sequence[TicketView], now: datetime) -> None:
+        """After each load: announce tickets new since the last one; plan the clocks' turns."""
+        if self._known is not None and self.settings.new_ticket:
+            for row in rows:
+                if row.id not in self._known and row.automated is None and row.state == "new":
+                    self._announce(f"New ticket #{row.id} from {row.customer or row.requester}: {row.subject}")
+        self._known = {row.id for row in rows}
+        self._turns = [turn for row in rows for turn in _turns(row, now)]
+        heapq.heapify(self._turns)
+        self._ring()
+
+    def tick(self, now: datetime) -> None:
+        while self._turns and self._turns[0][0] <= now:
+            _, ticket_id, status, subject = heapq.heappop(self._turns)
+            if getattr(self.settings, status):
+                self._announce(MESSAGES[status].format(id=ticket_id, subject=subject))
+        self._ring()
+
+    def _announce(self, message: str) -> None:
+        self.app.notify(message, severity="warning", markup=False, timeout=10)
+        self._rang = True
+
+    def _ring(self) -> None:
+        if self._rang and self.settings.bell:
             self.app.bell()
-
-    def _news(self, previous: TicketView | None, row: TicketView, now) -> str | None:
-        if previous is None:
-            if self.settings.new_ticket and row.automated is None and row.state == "new":
-                return f"New ticket #{row.id} from {row.customer or row.requester}: {row.subject}"
-            return None
-        status = _status(row, now)
-        was = previous.running_target.status if previous.running_target else None
-        if status == was:
-            return None
-        if status == "breached" and self.settings.breached:
-            return f"#{row.id} has breached its SLA: {row.subject}"
-        if status == "at_risk" and self.settings.at_risk:
-            return f"#{row.id} is at risk: {row.subject}"
-        return None
+        self._rang = False
 
 
-def _status(row: TicketView, now) -> str | None:
+def _turns(row: TicketView, now: datetime) -> Iterator[tuple[datetime, int, str, str]]:
     target = row.running_target
-    return live_status(target, now) if target is not None else None
+    if target is None or target.status not in ("ok", "at_risk"):
+        return
+    if target.at_risk_at is not None and target.at_risk_at > now:
+        yield target.at_risk_at, row.id, "at_risk", row.subject
+    if target.due_at > now:
+        yield target.due_at, row.id, "breached", row.subject

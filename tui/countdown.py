@@ -26,10 +26,13 @@ def format_countdown(remaining: timedelta) -> str:
 
 
 def live_status(target: TargetState, now: datetime) -> str:
-    """The status as of now: a running clock that has passed its due time is breached, even
-    between two full re-evaluations."""
-    if target.status in ("ok", "at_risk") and now >= target.due_at:
+    """The status as of now, followed from the clock's own turning points: no re-evaluation."""
+    if target.status not in ("ok", "at_risk"):
+        return target.status
+    if now >= target.due_at:
         return "breached"
+    if target.at_risk_at is not None and now >= target.at_risk_at:
+        return "at_risk"
     return target.status
 
 

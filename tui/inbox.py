@@ -15,11 +15,16 @@ from frontdesk.storage.views import TicketView
 
 from . import views as inbox_views
 from .actions import ACTION_BINDINGS, TicketActions
+from .alerts import Alerts
 from .detail import ticket_summary
+from .help_screen import HelpScreen
+from .ticket_screen import TicketScreen
 from .ticket_table import TicketTable
 
 RESOLVED_SHOWN = 500
-RELOAD_SECONDS = 30  # status changes (at risk, breached) that no edit announces
+# Commits from any process are noticed within a tick (data_version) and clocks turn at known
+# times (no re-evaluation needed), so a full reload on a timer is only a safety net.
+RELOAD_SECONDS = 600
 
 
 @dataclass
@@ -47,20 +52,19 @@ class InboxScreen(TicketActions, Screen):
         self.search_ids: set[int] | None = None
         self.search_rows: list[TicketView] = []
         self._data_version: int | None = None
-        self._alerts = None
+        self._alerts: Alerts | None = None
+        self._by_id: dict[int, TicketView] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="banner", markup=False)
         yield Static(id="tabs", markup=False)
         yield Input(placeholder="Search subjects, people, customers and message text", id="search")
         with Vertical(id="main"):
-            yield TicketTable(self.app.clock, id="tickets")
+            yield TicketTable(self.app.clock, empty_text="Loading tickets…", id="tickets")
             yield Static(id="preview", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        from .alerts import Alerts
-
         self._alerts = Alerts(self.app)
         self.query_one("#search", Input).display = False
         self.query_one("#preview").display = self.app.size.height >= 30
@@ -82,12 +86,13 @@ class InboxScreen(TicketActions, Screen):
         self.app.in_background(load, self._loaded, group="load", exclusive=True)
 
     def _loaded(self, loaded: Loaded) -> None:
-        self._alerts.compare(self.loaded.rows, loaded.rows)
+        self._alerts.loaded(loaded.rows, self.app.clock.now())
         self.loaded = loaded
         self._show_rows()
 
     def _tick(self) -> None:
         self.query_one(TicketTable).tick()
+        self._alerts.tick(self.app.clock.now())
         version = self.app.store.data_version()
         if self._data_version is not None and version != self._data_version:
             self.reload()
@@ -102,6 +107,7 @@ class InboxScreen(TicketActions, Screen):
         rows = inbox_views.select(pool, self.view_key, now, me)
         table = self.query_one(TicketTable)
         table.empty_text = self._empty_text()
+        self._by_id = {row.id: row for row in rows}
         table.set_rows(rows)
         self._show_tabs(now, me)
         self._show_preview(table.ticket_id)
@@ -150,8 +156,7 @@ class InboxScreen(TicketActions, Screen):
         preview.update(ticket_summary(ticket, self.app.clock.now(), tz) if ticket else Text(""))
 
     def _row(self, ticket_id: int | None) -> TicketView | None:
-        table = self.query_one(TicketTable)
-        return next((row for row in table.rows if row.id == ticket_id), None)
+        return self._by_id.get(ticket_id) if ticket_id is not None else None
 
     def current_ticket(self) -> TicketView | None:
         return self._row(self.query_one(TicketTable).ticket_id)
@@ -160,8 +165,6 @@ class InboxScreen(TicketActions, Screen):
         self._show_preview(message.ticket_id)
 
     def on_ticket_table_opened(self, message: TicketTable.Opened) -> None:
-        from .ticket_screen import TicketScreen
-
         self.app.push_screen(TicketScreen(message.ticket_id), lambda _: self.reload())
 
     # --- views, search, preview ----------------------------------------------------------
@@ -212,8 +215,6 @@ class InboxScreen(TicketActions, Screen):
         self._show_preview(self.query_one(TicketTable).ticket_id)
 
     def action_help(self) -> None:
-        from .help_screen import HelpScreen
-
         self.app.push_screen(HelpScreen())
 
     def palette_commands(self):

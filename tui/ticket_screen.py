@@ -16,6 +16,7 @@ from frontdesk.storage.views import TicketView
 
 from .actions import ACTION_BINDINGS, TicketActions
 from .detail import call_hint, customer_lines, history_lines, message_block, target_line, when
+from .help_screen import HelpScreen
 
 
 @dataclass
@@ -96,6 +97,4 @@ class TicketScreen(TicketActions, Screen):
         self.query_one("#ticket-clocks", Static).update(clocks)
 
     def action_help(self) -> None:
-        from .help_screen import HelpScreen
-
         self.app.push_screen(HelpScreen())
