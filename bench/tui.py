@@ -1,0 +1,569 @@
+"""How the full-screen inbox starts, idles and answers keys, next to a bare Textual app in the same run.
+
+    /work/venv/bin/python bench/tui.py [--quick] [--runs 5] [--presses 50] [--tickets 100000]
+
+Every app runs as its own process in a real pseudo-terminal (TERM=xterm-256color, 120x40), the way
+a user starts it; the script reads what the app writes to the terminal and answers nothing back.
+The tickets are dated back from the moment the run starts.
+
+- start: from spawning the process to the first frame (the table header) and to the first rows
+  painted (a ticket subject in the output), with 100,000 tickets in the database (the realistic
+  mix, then all of them open), against a bare app (a Static and a Footer) to its first paint;
+  median of --runs runs, interleaved, after one warm-up run each;
+- idle: CPU time (user + system, from /proc) and bytes written to the terminal over 60 s (15 s with
+  --quick), from 3 s after the first paint, with the real clock: 1,000 open tickets whose
+  countdowns run, then the 100,000-ticket inboxes; against the bare app idle for as long;
+- keys: --presses presses of Down spread over 36 s (so they span one of the inbox's 30 s reloads),
+  from writing the key to the next output, at 100,000 tickets with the clock pinned, against the
+  bare app with a focused 100-item OptionList;
+- where the inbox's load goes at 100,000 tickets: store.recently_resolved and store.views timed and
+  profiled in this process, and the work the event loop then does with the result.
+
+Figures are to compare, never pass/fail; the targets of issue 3 are checked after the table.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import fcntl
+import importlib.util
+import os
+import pstats
+import random
+import re
+import select
+import shutil
+import sqlite3
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+
+from frontdesk.storage.clock import FrozenClock
+from frontdesk.storage.config import load_config
+from frontdesk.storage.store import Store
+from frontdesk.tui import views as inbox_views
+from frontdesk.tui.countdown import format_countdown, live_remaining, live_status
+from frontdesk.tui.inbox import RELOAD_SECONDS, RESOLVED_SHOWN
+
+COLUMNS, LINES = 120, 40
+TABLE_ROWS = 30  # ticket rows on a 120x40 inbox: 40 lines less banner, tabs, header, preview, footer
+KEY_DOWN = b"\x1b[B"
+CTRL_Q = b"\x11"
+START_TIMEOUT = 180.0  # seconds; generous, the all-open variant is slow
+KEY_SPAN = 1.2 * RELOAD_SECONDS  # seconds over which the key presses are spread
+SETTLE_SECONDS = 3.0  # after the first paint, before idling: the follow-up frames are start, not idle
+TARGETS = {"start": 1.5, "cpu": 2.0, "bytes": 2000.0, "p95": 50.0}  # issue 3
+
+BARE_APP = """
+import sys
+from textual.app import App
+from textual.widgets import Footer, OptionList, Static
+
+class Bare(App):
+    def compose(self):
+        yield Static("bare textual app ready")
+        if sys.argv[1] == "list":
+            yield OptionList(*[f"bare option {i}" for i in range(100)])
+        yield Footer()
+
+Bare().run()
+"""
+BARE_MARK = re.compile(rb"bare textual app ready")
+HEADER_MARK = re.compile(rb"Due SLA")  # the table's header: the screen is up, rows may not be
+
+
+def _load_import_bench() -> ModuleType:
+    """bench/import.py, whose name is a keyword: it fills the ticket table for its listing timings."""
+    spec = importlib.util.spec_from_file_location("import_bench", Path(__file__).with_name("import.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+import_bench = _load_import_bench()
+# Any subject fill_tickets writes, cut before its first placeholder: rows are on screen.
+ROWS_MARK = re.compile(b"|".join(re.escape(s.split("{")[0][:14].encode()) for s in import_bench.SUBJECTS))
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Databases:
+    config: Path
+    big: Path  # 100,000 tickets, the realistic mix
+    big_open: Path  # the same tickets, all open
+    small: Path  # 1,000 open tickets of `big` whose clocks run: see ticking_ids
+
+
+def write_config(folder: Path) -> Path:
+    """import.py's config (support address, customers) plus a UTC calendar that never closes,
+    so every clock runs whatever the day and hour of the run."""
+    path = import_bench.write_config(folder)
+    with path.open("a", encoding="utf-8") as out:
+        out.write('[business_hours]\ntimezone = "UTC"\n'
+                  'workdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\nhours = "00:00-24:00"\n')
+    return path
+
+
+@contextlib.contextmanager
+def dated(at: datetime) -> Iterator[None]:
+    """fill_tickets dates tickets back from import.py's NOW; the idle runs need them dated back
+    from the wall clock, or no countdown would change while they run."""
+    saved, import_bench.NOW = import_bench.NOW, at
+    try:
+        yield
+    finally:
+        import_bench.NOW = saved
+
+
+def build_databases(folder: Path, at: datetime, tickets: int) -> Databases:
+    config = write_config(folder)
+    big = folder / "big.db"
+    with dated(at):
+        import_bench.fill_tickets(big, config, tickets)
+    big_open = _copy(big, folder / "big-open.db")
+    _execute(big_open, "UPDATE ticket SET state = 'open', resolved_at = NULL WHERE state = 'resolved'")
+    small = _copy(big, folder / "small.db")
+    _keep_only(small, ticking_ids(big, config, at, 1000))
+    return Databases(config, big, big_open, small)
+
+
+def ticking_ids(db: Path, config: Path, at: datetime, count: int) -> list[int]:
+    """The `count` open tickets due soonest without being past due (then clockless ones): the
+    first screen's countdowns then change every second, the worst case for the tick. Breached
+    tickets would sort first and show clocks that change once an hour."""
+    store = Store.open(db, load_config(config), FrozenClock(at))
+    try:
+        views = store.views()
+    finally:
+        store.close()
+    running = [v.id for v in views if v.running_target is None or live_status(v.running_target, at) != "breached"]
+    return running[:count]
+
+
+def _copy(source: Path, target: Path) -> Path:
+    shutil.copyfile(source, target)
+    return target
+
+
+def _execute(db: Path, sql: str) -> None:
+    with contextlib.closing(sqlite3.connect(db)) as connection, connection:
+        connection.execute(sql)
+
+
+def _keep_only(db: Path, ids: list[int]) -> None:
+    with contextlib.closing(sqlite3.connect(db)) as connection, connection:
+        connection.execute("CREATE TEMP TABLE keep (id INTEGER PRIMARY KEY)")
+        connection.executemany("INSERT INTO keep VALUES (?)", [(ticket_id,) for ticket_id in ids])
+        connection.execute("DELETE FROM ticket WHERE id NOT IN keep")
+
+
+def ticket_counts(db: Path) -> tuple[int, int]:
+    """All tickets and the not-resolved ones."""
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        return connection.execute("SELECT count(*), sum(state != 'resolved') FROM ticket").fetchone()
+
+
+# --- a program in a pseudo-terminal --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Program:
+    argv: list[str]
+    env: dict[str, str]
+    first_frame: re.Pattern[bytes]
+    painted: re.Pattern[bytes]  # the screen the measurement waits for
+
+
+def _take_terminal() -> None:
+    """In the child: make the pty its controlling terminal, as a shell would."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Session:
+    """One run of a program on a fresh 120x40 pty; the parent reads everything it writes."""
+
+    def __init__(self, program: Program) -> None:
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            program.argv, stdin=slave, stdout=slave, stderr=slave, env=program.env,
+            start_new_session=True, preexec_fn=_take_terminal,
+        )
+        os.close(slave)
+        self.output = bytearray()  # kept only while waiting for a marker
+        self.ended = False
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.quit()
+
+    def read(self, timeout: float) -> bytes:
+        """The next chunk of output, or b"" when none came within `timeout` seconds."""
+        if self.ended or not select.select([self.master], [], [], max(0.0, timeout))[0]:
+            return b""
+        try:
+            return os.read(self.master, 65536)
+        except OSError:  # EIO: the program has closed the terminal
+            self.ended = True
+            return b""
+
+    def wait_for(self, pattern: re.Pattern[bytes], timeout: float) -> float:
+        """Seconds from spawning until `pattern` appears in the output."""
+        deadline, scanned = time.perf_counter() + timeout, 0
+        while not pattern.search(self.output, max(0, scanned - 64)):
+            scanned = len(self.output)
+            if self.ended or time.perf_counter() > deadline:
+                tail = bytes(self.output[-400:])
+                raise RuntimeError(f"{pattern.pattern!r} not seen after {timeout:.0f} s; output ends {tail!r}")
+            self.output += self.read(deadline - time.perf_counter())
+        return time.perf_counter() - self.started
+
+    def pump(self, seconds: float) -> int:
+        """Read (and count) output for `seconds`, so the program never blocks on a full pty."""
+        deadline, count = time.perf_counter() + seconds, 0
+        while (left := deadline - time.perf_counter()) > 0 and not self.ended:
+            count += len(self.read(left))
+        return count
+
+    def settle(self, quiet: float = 1.0, limit: float = 15.0) -> None:
+        """Read until the program has written nothing for `quiet` seconds."""
+        deadline = time.perf_counter() + limit
+        while time.perf_counter() < deadline and self.read(quiet):
+            pass
+
+    def drain(self) -> None:
+        while self.read(0):
+            pass
+
+    def send(self, keys: bytes) -> float:
+        os.write(self.master, keys)
+        return time.perf_counter()
+
+    def next_output(self, timeout: float) -> float:
+        """When the next chunk arrived (or the timeout ran out)."""
+        self.read(timeout)
+        return time.perf_counter()
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the program so far, all its threads included."""
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()  # the name in parentheses may hold spaces
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def quit(self) -> None:
+        """ctrl+q, reading the goodbye frames meanwhile; stopped by force only if it hangs."""
+        with contextlib.suppress(OSError):
+            self.send(CTRL_Q)
+        deadline = time.perf_counter() + 15
+        while self.process.poll() is None and time.perf_counter() < deadline:
+            self.pump(0.05)
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        os.close(self.master)
+
+
+def child_env(home: Path, pinned: datetime | None) -> dict[str, str]:
+    """The user's environment minus what changes Textual's output; a throwaway HOME so the app's
+    remembered theme is never the user's."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TEXTUAL", "FRONTDESK")) and k not in ("COLORTERM", "NO_COLOR")}
+    env.update(TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(LINES), HOME=str(home),
+               XDG_STATE_HOME=str(home / "state"), XDG_CONFIG_HOME=str(home / "config"))
+    if pinned is not None:
+        env["FRONTDESK_NOW"] = pinned.isoformat()
+    return env
+
+
+def frontdesk_argv(db: Path, config: Path) -> list[str]:
+    script = Path(sys.executable).with_name("frontdesk")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "frontdesk.tui.cli"]
+    return [*command, "--db", str(db), "--config", str(config)]
+
+
+def inbox(db: Path, config: Path, env: dict[str, str]) -> Program:
+    return Program(frontdesk_argv(db, config), env, HEADER_MARK, ROWS_MARK)
+
+
+def bare(kind: str, env: dict[str, str]) -> Program:
+    return Program([sys.executable, "-c", BARE_APP, kind], env, BARE_MARK, BARE_MARK)
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    first_frame: float
+    painted: float
+
+
+def start_once(program: Program) -> Start:
+    with Session(program) as session:
+        first = session.wait_for(program.first_frame, START_TIMEOUT)
+        return Start(first, session.wait_for(program.painted, START_TIMEOUT))
+
+
+def start_medians(programs: dict[str, Program], runs: int) -> dict[str, Start]:
+    """Runs interleaved, so a busy moment on the machine hits every program alike."""
+    seen: dict[str, list[Start]] = {name: [] for name in programs}
+    for run in range(runs + 1):
+        for name, program in programs.items():
+            result = start_once(program)
+            if run:  # run 0 warms the page cache and the bytecode
+                seen[name].append(result)
+    return {name: Start(statistics.median(s.first_frame for s in starts), statistics.median(s.painted for s in starts))
+            for name, starts in seen.items()}
+
+
+@dataclass(frozen=True)
+class Idle:
+    cpu_percent: float  # of one core
+    bytes_per_second: float
+
+
+def idle(program: Program, seconds: float) -> Idle:
+    with Session(program) as session:
+        session.wait_for(program.painted, START_TIMEOUT)
+        session.pump(SETTLE_SECONDS)
+        cpu, started = session.cpu_seconds(), time.perf_counter()
+        written = session.pump(seconds)
+        elapsed = time.perf_counter() - started
+        return Idle(100 * (session.cpu_seconds() - cpu) / elapsed, written / elapsed)
+
+
+@dataclass(frozen=True)
+class Latency:
+    p50: float  # milliseconds
+    p95: float
+    worst: float
+
+
+def key_latency(program: Program, presses: int) -> Latency:
+    """Down, then the time to the next output. The presses span one of the inbox's periodic
+    reloads, whose work competes with the keys; pauses are jittered so they never fall into
+    step with the 1 s tick."""
+    rng = random.Random(3)
+    pause = KEY_SPAN / presses
+    seen: list[float] = []
+    with Session(program) as session:
+        session.wait_for(program.painted, START_TIMEOUT)
+        session.settle()
+        for _ in range(presses):
+            session.drain()  # output already on its way belongs to no key
+            sent = session.send(KEY_DOWN)
+            seen.append(1000 * (session.next_output(timeout=5.0) - sent))
+            session.pump(rng.uniform(0.75, 1.25) * pause)
+    return Latency(statistics.median(seen), statistics.quantiles(seen, n=20, method="inclusive")[18], max(seen))
+
+
+def import_seconds(module: str, env: dict[str, str], runs: int = 3) -> float:
+    """Median wall time of a fresh interpreter that only imports `module`."""
+    times = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {module}"], env=env, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])
+
+
+# --- where the load goes -------------------------------------------------------------------------
+
+
+def _timed(work: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = work()
+    return time.perf_counter() - started, result
+
+
+def load_breakdown(db: Path, config: Path, at: datetime, profile: bool) -> None:
+    """The inbox's reload, as InboxScreen.reload runs it in its worker, then what _show_rows
+    does with it on the event loop; optionally profiled."""
+    store = Store.open(db, load_config(config), FrozenClock(at))
+    try:
+        resolved_s, (resolved, _total) = _timed(lambda: store.recently_resolved(RESOLVED_SHOWN))
+        views_s, views = _timed(store.views)
+        rows = views + resolved
+        loop_s, _ = _timed(lambda: (inbox_views.select(rows, "open", at, None), inbox_views.counts(views, at, None)))
+        print(f"  worker: store.recently_resolved({RESOLVED_SHOWN}) {resolved_s:.2f} s, store.views() {views_s:.2f} s"
+              f" for {len(views):,} open tickets; event loop: select + counts {loop_s:.2f} s")
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(lambda: (store.recently_resolved(RESOLVED_SHOWN), store.views()))
+            print("  profile of the worker's load, top by cumulative time:")
+            pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("cumulative").print_stats(20)
+    finally:
+        store.close()
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """How often the countdowns on the first screen change: what the idle tick has to repaint."""
+
+    seconds: int
+    minutes: int
+    slower: int
+    none: int
+
+    def __str__(self) -> str:
+        return (f"{self.seconds} countdowns change every second, {self.minutes} every minute,"
+                f" {self.slower} hourly or slower, {self.none} rows have no running clock")
+
+
+def visible_clocks(db: Path, config: Path, at: datetime) -> Clocks:
+    store = Store.open(db, load_config(config), FrozenClock(at))
+    try:
+        shown = [row.running_target for row in store.views()[:TABLE_ROWS]]
+    finally:
+        store.close()
+    texts = [format_countdown(live_remaining(target, at)) for target in shown if target is not None]
+    seconds = sum(text.endswith("s") for text in texts)
+    minutes = sum(text.endswith("m") for text in texts)
+    return Clocks(seconds, minutes, len(texts) - seconds - minutes, len(shown) - len(texts))
+
+
+# --- reporting -----------------------------------------------------------------------------------
+
+
+def row(what: str, ours: float, base: float, unit: str) -> None:
+    ratio = f"{ours / base:8.2f}x" if base else "      n/a"
+    print(f"{what:<52} {ours:>10.2f} {base:>10.2f} {unit:<6} {ratio}", flush=True)
+
+
+def verdict(what: str, measured: float, limit: float, unit: str, limit_note: str = "") -> None:
+    said = f"  {what}: {measured:.2f} {unit}, target {limit:.2f} {unit}{limit_note}: "
+    if measured <= limit:
+        print(said + f"met ({limit - measured:.2f} {unit} to spare)")
+    else:
+        print(said + f"missed by {measured - limit:.2f} {unit} ({measured / limit:.1f}x the target)")
+
+
+@dataclass(frozen=True)
+class Run:
+    dbs: Databases
+    at: datetime  # the data's "now"
+    pinned: dict[str, str]  # environment with the clock pinned at `at`: outputs come only from keys
+    live: dict[str, str]  # with the real clock: countdowns tick
+    k: str  # the big database's size, for labels
+
+
+def bench_start(run: Run, runs: int) -> dict[str, Start]:
+    dbs, k = run.dbs, run.k
+    starts = start_medians({"bare": bare("static", run.pinned), "big": inbox(dbs.big, dbs.config, run.pinned),
+                            "open": inbox(dbs.big_open, dbs.config, run.pinned)}, runs)
+    base = starts["bare"].painted
+    row(f"start: first frame (table header), {k}", starts["big"].first_frame, base, "s")
+    row(f"start: rows visible, {k} (realistic mix)", starts["big"].painted, base, "s")
+    row(f"start: first frame (table header), {k} all open", starts["open"].first_frame, base, "s")
+    row(f"start: rows visible, {k} all open", starts["open"].painted, base, "s")
+    ours = import_seconds("frontdesk.tui.cli, frontdesk.tui.app", run.pinned)
+    base_import = import_seconds("textual.app, textual.widgets", run.pinned)
+    row("import frontdesk cli+app vs textual.app+widgets", ours, base_import, "s")
+    return starts
+
+
+def bench_idle(run: Run, seconds: float) -> dict[str, Idle]:
+    dbs = run.dbs
+    ticking = visible_clocks(dbs.small, dbs.config, datetime.now(timezone.utc)).seconds
+    idles = {"bare": idle(bare("static", run.live), seconds),
+             "small": idle(inbox(dbs.small, dbs.config, run.live), seconds),
+             "big": idle(inbox(dbs.big, dbs.config, run.live), seconds),
+             "open": idle(inbox(dbs.big_open, dbs.config, run.live), seconds)}
+    base, over = idles["bare"], f"over {seconds:.0f} s"
+    row(f"idle CPU {over}, 1,000 open, clock running", idles["small"].cpu_percent, base.cpu_percent, "% core")
+    row(f"idle CPU {over}, {run.k}, clock running", idles["big"].cpu_percent, base.cpu_percent, "% core")
+    row(f"idle CPU {over}, {run.k} all open, clock running", idles["open"].cpu_percent, base.cpu_percent, "% core")
+    row("idle output, 1,000 open", idles["small"].bytes_per_second, base.bytes_per_second, "B/s")
+    row(f"idle output, {run.k}", idles["big"].bytes_per_second, base.bytes_per_second, "B/s")
+    row(f"idle output, {run.k} all open", idles["open"].bytes_per_second, base.bytes_per_second, "B/s")
+    if ticking:
+        each = idles["small"].bytes_per_second / ticking
+        print(f"  ({ticking} countdowns on the 1,000-ticket screen change every second: at most {each:.0f} B each,"
+              " the 30 s reloads' repaints included;"
+              f" a screen of {TABLE_ROWS} such countdowns would write about {each * TABLE_ROWS:.0f} B/s)")
+    return idles
+
+
+def bench_keys(run: Run, presses: int) -> dict[str, Latency]:
+    dbs, k = run.dbs, run.k
+    keys = {"bare": key_latency(bare("list", run.pinned), presses),
+            "big": key_latency(inbox(dbs.big, dbs.config, run.pinned), presses),
+            "open": key_latency(inbox(dbs.big_open, dbs.config, run.pinned), presses)}
+    base = keys["bare"]
+    for name, label in (("big", k), ("open", f"{k} all open")):
+        row(f"Down to next output p50, {label}", keys[name].p50, base.p50, "ms")
+        row(f"Down to next output p95, {label}", keys[name].p95, base.p95, "ms")
+        row(f"Down to next output max, {label}", keys[name].worst, base.worst, "ms")
+    return keys
+
+
+def report_targets(k: str, starts: dict[str, Start], idles: dict[str, Idle], keys: dict[str, Latency]) -> None:
+    print("\ntargets (issue 3):")
+    bare_start = starts["bare"].painted
+    budget = TARGETS["start"] * bare_start
+    note = f" ({TARGETS['start']}x the bare app's {bare_start:.2f} s)"
+    verdict(f"start, {k}", starts["big"].painted, budget, "s", note)
+    verdict(f"start, {k} all open", starts["open"].painted, budget, "s", note)
+    verdict("idle CPU, 1,000 open", idles["small"].cpu_percent, TARGETS["cpu"], "% core")
+    verdict("idle output, 1,000 open", idles["small"].bytes_per_second, TARGETS["bytes"], "B/s")
+    verdict(f"key p95, {k}", keys["big"].p95, TARGETS["p95"], "ms")
+    verdict(f"key p95, {k} all open", keys["open"].p95, TARGETS["p95"], "ms")
+
+
+def report_load(run: Run) -> None:
+    print("\nwhere the inbox's load goes (in this process, clock pinned):")
+    print(f" {run.k}, realistic mix:")
+    load_breakdown(run.dbs.big, run.dbs.config, run.at, profile=True)
+    print(f" {run.k}, all open:")
+    load_breakdown(run.dbs.big_open, run.dbs.config, run.at, profile=False)
+
+
+def describe(dbs: Databases, at: datetime) -> None:
+    for label, db in (("big", dbs.big), ("big, all open", dbs.big_open), ("small", dbs.small)):
+        total, open_count = ticket_counts(db)
+        print(f"database {label}: {total:,} tickets, {open_count:,} not resolved")
+    print(f"first screen of the small database: {visible_clocks(dbs.small, dbs.config, at)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="idle for 15 s instead of 60 s")
+    parser.add_argument("--runs", type=int, default=5, help="start runs per program (median reported)")
+    parser.add_argument("--presses", type=int, default=50, help="Down presses per latency run")
+    parser.add_argument("--tickets", type=int, default=100_000, help="tickets in the big database")
+    args = parser.parse_args(argv)
+    at = datetime.now(timezone.utc).replace(microsecond=0)
+    with tempfile.TemporaryDirectory(prefix="frontdesk-bench-tui-") as name:
+        folder = Path(name)
+        run = Run(build_databases(folder, at, args.tickets), at, child_env(folder, at), child_env(folder, None),
+                  f"{args.tickets // 1000}k")
+        describe(run.dbs, at)
+        print(f"\n{'measurement':<52} {'frontdesk':>10} {'bare app':>10} {'unit':<6} {'vs bare':>9}", flush=True)
+        starts = bench_start(run, args.runs)
+        idles = bench_idle(run, 15.0 if args.quick else 60.0)
+        keys = bench_keys(run, args.presses)
+        report_targets(run.k, starts, idles, keys)
+        report_load(run)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
