@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -318,15 +319,15 @@ def bench_list(count: int, folder: Path, config_path: Path) -> None:
         ("open", " WHERE state != 'resolved'", open_count, ["--json"]),
         ("all", "", count, ["--all", "--json"]),
     ):
-        baseline = timed(f"SELECT * FROM ticket ({label}) + json.dumps", items, lambda: _dump_rows(db, where))
-        timed(f"frontdesk list {' '.join(flags)}", items, lambda: quietly(base + flags), baseline)
+        baseline = timed(f"SELECT * FROM ticket ({label}) + json.dumps", items, partial(_dump_rows, db, where))
+        timed(f"frontdesk list {' '.join(flags)}", items, partial(quietly, base + flags), baseline)
 
 
 def _dump_rows(db: Path, where: str) -> None:
     with contextlib.closing(sqlite3.connect(db)) as connection, open(os.devnull, "w") as sink:
         cursor = connection.execute("SELECT * FROM ticket" + where)
         names = [column[0] for column in cursor.description]
-        sink.write(json.dumps([dict(zip(names, row)) for row in cursor], indent=2))
+        sink.write(json.dumps([dict(zip(names, row, strict=True)) for row in cursor], indent=2))
 
 
 def profile_import(count: int, folder: Path, config_path: Path) -> None:
