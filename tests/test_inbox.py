@@ -121,3 +121,23 @@ def test_the_cursor_stays_on_its_ticket_when_the_order_changes(demo_store):
         assert table.cursor == len(table.rows) - 4
 
     run_app(app, script)
+
+
+def test_a_tick_repaints_only_the_characters_that_changed(demo_store, clock):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        table.cursor = next(i for i, row in enumerate(table.rows) if row.id == 30)
+        clock.set(table.rows[table.cursor].running_target.due_at - timedelta(minutes=45))  # "45m 00s"
+        table.tick()
+        await pilot.pause()
+        repainted = []
+        table.refresh = lambda *regions, **kw: repainted.extend(regions)
+        clock.advance(timedelta(seconds=1))  # 44m 59s
+        table.tick()
+        row_line = table.cursor - int(table.scroll_y) + 1
+        mine = [region for region in repainted if region.y == row_line]
+        assert len(mine) == 1 and mine[0].width == 6, "' 45m 00s' -> ' 44m 59s' share only ' 4'"
+
+    run_app(app, script)

@@ -42,3 +42,26 @@ def test_help(app, snap_compare):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_help)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [("s",), ("o",), ("r",), ("S",)],
+    ids=["severity-picker", "owner-picker", "compose", "stats"],
+)
+def test_screens_at_120x40(app, snap_compare, keys):
+    async def open_screen(pilot):
+        await settle(pilot)
+        await pilot.press("down", *keys)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=open_screen)
+
+
+def test_help_at_120x40(app, snap_compare):
+    async def open_help(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=open_help)

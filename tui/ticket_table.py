@@ -61,6 +61,11 @@ def age_text(created: datetime, now: datetime) -> str:
     return f"{minutes // 1440}d"
 
 
+def _common_prefix(a: str, b: str) -> int:
+    """How many leading characters two equally wide cells share (ASCII countdowns only)."""
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y), len(a))
+
+
 def fit(text: str, width: int, right: bool = False) -> str:
     """Exactly `width` cells, cut with an ellipsis; wide characters (CJK, emoji) counted right."""
     if cell_len(text) > width:
@@ -163,7 +168,9 @@ class TicketTable(ScrollView, can_focus=True):
             due, sla = self._clock_cells(self.rows[index], now)
             shown_due, shown_sla = self._shown_clocks.get(line, (None, None))
             if due != shown_due:
-                self.refresh(Region(due_x, line, width["due"], 1))
+                # Right-aligned: "42m 10s" -> "42m 09s" repaints only the last characters.
+                same = _common_prefix(fit(due, width["due"], True), fit(shown_due, width["due"], True)) if shown_due else 0
+                self.refresh(Region(due_x + same, line, width["due"] - same, 1))
             if sla != shown_sla:
                 self.refresh(Region(sla_x, line, width["sla"], 1))
 
