@@ -56,12 +56,15 @@ class TicketActions:
             self.app.say("No ticket selected.", "warning")
         return ticket
 
-    def _change(self, work, said: str) -> None:
-        """Apply a store change off the event loop, then say so and show the new state."""
+    def _change(self, work, said: str, then_send: bool = False) -> None:
+        """Apply a store change off the event loop, then say so and show the new state; send the
+        outbox afterwards when the change put something in it."""
 
         def done(_result: object) -> None:
             self.app.say(said)
             self.reload()
+            if then_send:
+                self.app.send_outbox()
 
         self.app.in_background(work, done)
 
@@ -86,7 +89,7 @@ class TicketActions:
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._change(queue, f"Acknowledgement to {ticket.requester} queued in the outbox")
+                self._change(queue, f"Acknowledgement to {ticket.requester} queued in the outbox", then_send=True)
 
         body = f"Queue the acknowledgement to {ticket.requester_name or ticket.requester}? It says the request is logged and being looked at."
         self.app.push_screen(ConfirmScreen(f"Acknowledge #{ticket.id}", body, "Queue it"), confirmed)
@@ -98,6 +101,7 @@ class TicketActions:
         def sent(queued: bool | None) -> None:
             if queued:
                 self.app.say(f"Reply to {ticket.requester} queued in the outbox")
+                self.app.send_outbox()
                 self.reload()
 
         self.app.push_screen(ComposeScreen(self.app.store, ticket.id), sent)
@@ -126,7 +130,7 @@ class TicketActions:
                 store.assign(ticket.id, email, note)
                 queue_handoff(store, ticket.id, note)  # the owner hears of it by mail or chat
 
-            self._change(hand_off, f"#{ticket.id} handed to {email}")
+            self._change(hand_off, f"#{ticket.id} handed to {email}", then_send=True)
 
         self.app.in_background(load, show)
 

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 import frontdesk.styles
+from frontdesk.mail.smtp_send import SendReport, send_outbox
 from frontdesk.storage.clock import Clock
 from frontdesk.storage.config import Config
 from frontdesk.storage.store import Store, StoreError
@@ -105,6 +106,20 @@ class FrontdeskApp(App):
                 self.call_from_thread(done, result)
 
         self.run_worker(run, thread=True, group=group, exclusive=exclusive)
+
+    def send_outbox(self) -> None:
+        """Send what waits in the outbox now, rather than at the mailbox's next wake-up."""
+        if self.config.smtp is None or self.demo:
+            return
+        store = self.store
+
+        def sent(report: SendReport) -> None:
+            for entry_id, error in report.failed.items():
+                self.say(f"Outbox #{entry_id} not sent: {error}; it will be retried", "warning")
+            if report.sent:
+                self.say(f"Sent {len(report.sent)} from the outbox")
+
+        self.in_background(lambda: send_outbox(store), sent, group="send")
 
     def say(self, message: str, severity: str = "information") -> None:
         """Notifications never read markup: they often quote subjects and names from mail."""
