@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 
 import mailserver
+import smtpserver
 from mailserver import Dovecot
 
+from frontdesk.mail.ingest import Ingestor
 from frontdesk.storage.clock import FrozenClock
 from frontdesk.storage.config import load_config
 from frontdesk.storage.store import Store
@@ -16,6 +18,7 @@ from frontdesk.tui.ticket_table import TicketTable
 from conftest import CONFIG_TOML, NOW, build_mail, run_app, settle
 
 dovecot = mailserver.dovecot
+smtp_server = smtpserver.smtp_server
 
 
 async def wait_until(pilot, condition, what: str, timeout: float = 20) -> None:
@@ -65,3 +68,24 @@ def mailserver_config(server: Dovecot, folder: str, password: str = mailserver.P
         f'[imap]\nhost = "{server.host}"\nport = {server.imaps_port}\nsecurity = "tls"\n'
         f'username = "support@example.com"\nfolder = "{folder}"\npassword_command = "printf {password}"\ntimeout = 10\n'
     )
+
+
+def test_an_acknowledgement_goes_out_right_away(smtp_server, tmp_path):
+    smtp = (
+        f'\n[smtp]\nhost = "{smtp_server.host}"\nport = {smtp_server.port}\nsecurity = "none"\n'
+        f'username = "support@example.com"\npassword_command = "printf {smtp_server.password}"\ntimeout = 10\n'
+    )
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(CONFIG_TOML + smtp, encoding="utf-8")
+    store = Store.open(tmp_path / "t.db", load_config(config_file), FrozenClock(NOW))
+    Ingestor(store).ingest(build_mail(message_id="q@acme.example"), "t")
+    app = FrontdeskApp(store, state_file=None)
+
+    async def script(pilot):
+        await pilot.press("a", "y")
+        await wait_until(pilot, lambda: len(smtp_server.received) == 1, "the acknowledgement to be sent")
+        await settle(pilot)
+        assert store.ticket(1).first_response_at == NOW, "sent: the response clock stopped"
+
+    run_app(app, script)
+    store.close()
