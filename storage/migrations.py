@@ -179,6 +179,15 @@ MIGRATIONS: Sequence[Callable[[SqliteDatabase], None]] = (
     _run_script(SCHEMA_V2),
     # When a failed send may be tried again; NULL: only when the user says so.
     _run_script("ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;"),
+    # The running clock's due time, kept by the store, so the inbox's first screen comes straight
+    # from an index; meta remembers which SLA settings those due times were computed with.
+    _run_script(
+        """
+        ALTER TABLE ticket ADD COLUMN next_due_at TEXT;
+        CREATE INDEX ticket_state_next_due ON ticket (state, next_due_at);
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -83,6 +83,7 @@ class Ticket(BaseModel):
     resolved_at = UtcDateTimeField(null=True)
     pauses = JsonField(default=list)  # [[start, end|null], ...] as stored-format strings
     message_count = IntegerField(default=0)
+    next_due_at = UtcDateTimeField(null=True)  # the running clock's due time; NULL: none runs (or paused)
 
 
 class Message(BaseModel):
@@ -170,4 +171,14 @@ class Draft(BaseModel):
     updated_at = UtcDateTimeField()
 
 
-MODELS = (Customer, Owner, Ticket, Message, Event, Snippet, SyncState, Outbox, Draft)
+class StoreFact(BaseModel):
+    """Small facts about the store itself, such as which SLA settings the due times came from."""
+
+    key = TextField(primary_key=True)
+    value = TextField()
+
+    class Meta:
+        table_name = "meta"
+
+
+MODELS = (Customer, Owner, Ticket, Message, Event, Snippet, SyncState, Outbox, Draft, StoreFact)

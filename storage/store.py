@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import zlib
@@ -17,9 +18,22 @@ from peewee import SqliteDatabase, fn
 from .clock import Clock
 from .config import Config
 from .migrations import upgrade
-from .models import MODELS, BaseModel, Customer, Draft, Event, Message, Outbox, Owner, Snippet, Ticket, UtcDateTimeField
+from .models import (
+    MODELS,
+    BaseModel,
+    Customer,
+    Draft,
+    Event,
+    Message,
+    Outbox,
+    Owner,
+    Snippet,
+    StoreFact,
+    Ticket,
+    UtcDateTimeField,
+)
 from .snippets import BUILT_IN_SNIPPETS, SnippetError, fill, load_snippet_dir
-from .views import TicketView, recently_resolved, ticket_view, ticket_views
+from .views import TicketView, first_screen, next_due, recently_resolved, ticket_view, ticket_views
 
 STATES = ("new", "open", "waiting", "resolved")
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
@@ -106,6 +120,7 @@ class Store:
         with store.db.atomic():
             store._sync_directory()
             store._seed_snippets()
+            store._refresh_due_times_if_settings_changed()
         return store
 
     def close(self) -> None:
@@ -168,6 +183,32 @@ class Store:
             Snippet.insert(name=snippet.name, **values).on_conflict(
                 conflict_target=[Snippet.name], update=values
             ).execute()
+
+    # --- due times kept for the inbox's first screen -------------------------------------
+
+    def _sla_settings(self) -> str:
+        """What the due times depend on besides the tickets: a change means computing them again."""
+        customers = sorted((c.name, c.policy or "", tuple(c.domains)) for c in self.config.customers)
+        settings = repr((self.config.sla, self.config.calendar, customers))
+        return hashlib.sha256(settings.encode()).hexdigest()
+
+    def _refresh_due_times_if_settings_changed(self) -> None:
+        settings = self._sla_settings()
+        stored = StoreFact.get_or_none(StoreFact.key == "sla_settings")
+        if stored is not None and stored.value == settings:
+            return
+        due = [(_stored.db_value(next_due(view.sla)), view.id) for view in self.views()]
+        self.db.execute_sql("UPDATE ticket SET next_due_at = NULL")
+        self.db.cursor().executemany("UPDATE ticket SET next_due_at = ? WHERE id = ?", due)
+        StoreFact.insert(key="sla_settings", value=settings).on_conflict_replace().execute()
+
+    def _refresh_due(self, ticket_id: int) -> None:
+        view = ticket_view(self.config, self.clock.now(), ticket_id)
+        due = None if view is None or view.state == "resolved" else next_due(view.sla)
+        self.db.execute_sql("UPDATE ticket SET next_due_at = ? WHERE id = ?", (_stored.db_value(due), ticket_id))
+
+    def first_screen(self, limit: int = 200) -> list[TicketView]:
+        return first_screen(self.config, self.clock.now(), limit)
 
     def customer_id_for_email(self, email: str) -> int | None:
         configured = self.config.customer_for_email(email)
@@ -274,6 +315,7 @@ class Store:
         ticket = Ticket(id=self._insert(Ticket, **values), **values)
         data = {"source": record.source, "message_id": record.message_id}
         self._log(ticket, "created", data, at=record.received_at, actor="mail")
+        self._refresh_due(ticket.id)
         return ticket
 
     def _after_reply(self, ticket: Ticket, record: MessageRecord, outbound: bool) -> None:
@@ -322,6 +364,7 @@ class Store:
         ticket_fields = Ticket._meta.fields
         params = [ticket_fields[name].db_value(value) for name, value in changes.items()]
         self.db.execute_sql(sql, [*params, ticket_id])
+        self._refresh_due(ticket_id)
 
     # --- the rep's actions ---------------------------------------------------------------
 
@@ -337,7 +380,7 @@ class Store:
         with self.transaction():
             ticket = self.ticket(ticket_id)
             if ticket.severity != severity:
-                Ticket.update(severity=severity).where(Ticket.id == ticket.id).execute()
+                self._update_ticket(ticket.id, {"severity": severity})
                 self._log(ticket, "severity", {"from": ticket.severity, "to": severity})
         return self.ticket(ticket_id)
 

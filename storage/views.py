@@ -6,12 +6,13 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cache
 
 from peewee import JOIN
 
 from .config import Config
 from .models import Customer, Owner, Ticket
-from .sla import SlaState, TargetState, TicketTimes, evaluate
+from .sla import Policy, SlaState, TargetState, TicketTimes, evaluate
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,10 @@ def ticket_views(
     config: Config,
     now: datetime,
     include_resolved: bool = False,
-    ticket_id: int | None = None,
     ticket_ids: Sequence[int] | None = None,
 ) -> list[TicketView]:
     query = _query()
-    if ticket_id is not None:
-        query = query.where(Ticket.id == ticket_id)
-    elif ticket_ids is not None:
+    if ticket_ids is not None:
         query = query.where(Ticket.id.in_(list(ticket_ids)))
     elif not include_resolved:
         query = query.where(Ticket.state != "resolved")
@@ -140,9 +138,30 @@ def ticket_views(
     return views
 
 
+@cache
+def _one_ticket_sql() -> str:
+    """Written once: one ticket is read after every change to it, on the import's hot path."""
+    sql, _ = _query().where(Ticket.id == 0).sql()
+    return sql
+
+
 def ticket_view(config: Config, now: datetime, ticket_id: int) -> TicketView | None:
-    views = ticket_views(config, now, ticket_id=ticket_id)
-    return views[0] if views else None
+    row = Ticket._meta.database.execute_sql(_one_ticket_sql(), (ticket_id,)).fetchone()
+    return None if row is None else _view(config, now, row)
+
+
+def first_screen(config: Config, now: datetime, limit: int) -> list[TicketView]:
+    """The most urgent open tickets straight from the due-time index: what the inbox shows while
+    the rest loads."""
+    query = (
+        _query()
+        .where((Ticket.state != "resolved") & Ticket.next_due_at.is_null(False))
+        .order_by(Ticket.next_due_at)
+        .limit(limit)
+    )
+    views = [_view(config, now, row) for row in _rows(query)]
+    views.sort(key=TicketView.urgency)
+    return views
 
 
 def _view(config: Config, now: datetime, row: tuple) -> TicketView:
@@ -162,8 +181,7 @@ def _view(config: Config, now: datetime, row: tuple) -> TicketView:
             resolved_at=resolved,
             pauses=pauses,
         )
-        policy = config.sla.policies.get(policy_name or "") or config.sla.policies[config.sla.default_policy]
-        sla = evaluate(times, policy, config.calendar, now, config.sla.at_risk_fraction)
+        sla = evaluate(times, policy_named(config, policy_name), config.calendar, now, config.sla.at_risk_fraction)
     return TicketView(
         id=ticket_id,
         subject=subject,
@@ -182,6 +200,19 @@ def _view(config: Config, now: datetime, row: tuple) -> TicketView:
         message_count=count,
         sla=sla,
     )
+
+
+def policy_named(config: Config, name: str | None) -> Policy:
+    """A customer's policy by name; a name the config no longer has falls back to the default."""
+    return config.sla.policies.get(name or "") or config.sla.policies[config.sla.default_policy]
+
+
+def next_due(sla: SlaState) -> datetime | None:
+    """The due time of the clock that runs now; None when none runs or it is paused."""
+    for target in (sla.response, sla.resolution):
+        if target is not None and target.status in ("ok", "at_risk", "breached"):
+            return target.due_at
+    return None
 
 
 def _time(stored: str | None) -> datetime | None:

@@ -13,7 +13,7 @@ from frontdesk.storage.config import load_config
 from frontdesk.storage.migrations import SCHEMA_VERSION
 from frontdesk.storage.models import MODELS, Event, Ticket
 from frontdesk.storage.store import Store, StoreError, reply_subject
-from frontdesk.storage.views import ticket_view
+from frontdesk.storage.views import next_due, ticket_view
 
 from conftest import NOW
 
@@ -195,3 +195,23 @@ def test_the_teams_snippet_folder_is_loaded_and_refreshed(tmp_path, config_path,
     store = Store.open(tmp_path / "s.db", load_config(with_folder), clock)
     assert store.render_snippet(1, "restart") == "Hi Alice, restart it please."
     store.close()
+
+
+def test_due_times_kept_for_the_first_screen_match_the_clock(demo_store):
+    """Every change keeps ticket.next_due_at equal to what evaluating the ticket says."""
+    for view in demo_store.views(include_resolved=True):
+        stored = Ticket.get_by_id(view.id).next_due_at
+        assert stored == (None if view.state == "resolved" else next_due(view.sla)), view.id
+    first = demo_store.first_screen(limit=5)
+    assert [v.id for v in first] == [v.id for v in demo_store.views() if next_due(v.sla)][:5]
+
+
+def test_due_times_are_computed_again_when_the_sla_settings_change(tmp_path, store, mail, clock):
+    Ingestor(store).ingest(mail(sender="eve@elite.example"), "t")
+    assert Ticket.get().next_due_at == NOW + timedelta(hours=4)  # elite: 4h response
+    store.close()
+    slower = tmp_path / "slower.toml"
+    slower.write_text((tmp_path / "config.toml").read_text().replace('response = "4h"', 'response = "6h"'))
+    reopened = Store.open(tmp_path / "tickets.db", load_config(slower), clock)
+    assert Ticket.get().next_due_at == NOW + timedelta(hours=6)
+    reopened.close()

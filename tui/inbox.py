@@ -22,6 +22,7 @@ from .ticket_screen import TicketScreen
 from .ticket_table import TicketTable
 
 RESOLVED_SHOWN = 500
+FIRST_SCREEN_ROWS = 200  # more than any terminal shows at once
 # Commits from any process are noticed within a tick (data_version) and clocks turn at known
 # times (no re-evaluation needed), so a full reload on a timer is only a safety net.
 RELOAD_SECONDS = 600
@@ -70,11 +71,24 @@ class InboxScreen(TicketActions, Screen):
         self.query_one("#preview").display = self.app.size.height >= 30
         self.show_banner()
         self.query_one(TicketTable).focus()
+        self._load_first_screen()
         self.reload()
         self.set_interval(self.app.tick_seconds, self._tick)
         self.set_interval(RELOAD_SECONDS, self.reload)
 
     # --- data ----------------------------------------------------------------------------
+
+    def _load_first_screen(self) -> None:
+        """The most urgent tickets from the due-time index, shown while everything else loads."""
+        store = self.app.store
+        self.app.in_background(lambda: store.first_screen(FIRST_SCREEN_ROWS), self._first_screen, group="first")
+
+    def _first_screen(self, rows: list[TicketView]) -> None:
+        if self.loaded.rows or self.view_key != "open" or self.search_ids is not None:
+            return  # the full load, or the rep, got there first
+        self._by_id = {row.id: row for row in rows}
+        self.query_one(TicketTable).set_rows(rows)
+        self._show_preview(self.query_one(TicketTable).ticket_id)
 
     def reload(self) -> None:
         store = self.app.store
