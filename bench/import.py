@@ -284,6 +284,11 @@ def fill_tickets(db: Path, config_path: Path, count: int) -> None:
             " VALUES (?, ?, ?, (SELECT id FROM customer WHERE name = ?), ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+    # Rows written past the store have no due times yet: opening the store once computes them,
+    # as it would have kept them up to date for tickets that arrived as mail.
+    with contextlib.closing(sqlite3.connect(db)) as connection, connection:
+        connection.execute("DELETE FROM meta")
+    Store.open(db, load_config(config_path), FrozenClock(NOW)).close()
 
 
 def _ticket_row(rng: random.Random, index: int) -> tuple:
