@@ -35,13 +35,14 @@ def test_ticket(app, snap_compare, size):
     assert snap_compare(app, terminal_size=size, run_before=open_first)
 
 
-def test_help(app, snap_compare):
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_help(app, snap_compare, size):
     async def open_help(pilot):
         await settle(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=open_help)
+    assert snap_compare(app, terminal_size=size, run_before=open_help)
 
 
 @pytest.mark.parametrize(
@@ -57,11 +58,3 @@ def test_screens_at_120x40(app, snap_compare, keys):
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=open_screen)
 
-
-def test_help_at_120x40(app, snap_compare):
-    async def open_help(pilot):
-        await settle(pilot)
-        await pilot.press("question_mark")
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=(120, 40), run_before=open_help)
