@@ -108,7 +108,7 @@ def cmd_list(ctx: Context) -> int:
     if ctx.args.json:
         _print_json(ctx, [view.as_json() for view in views])
     else:
-        printing.ticket_table(ctx.out, views)
+        printing.ticket_table(ctx.out, views, ctx.clock.now())
     return 0
 
 
@@ -119,7 +119,7 @@ def cmd_show(ctx: Context) -> int:
     if ctx.args.json:
         _print_json(ctx, printing.ticket_json(view, messages, events, outbox))
     else:
-        printing.ticket_detail(ctx.out, view, messages, events, outbox)
+        printing.ticket_detail(ctx.out, view, messages, events, outbox, ctx.config, ctx.clock.now())
     return 0
 
 

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from frontdesk.storage.sla import TargetState
 
 _LONGEST_DAYS = 999
+# Short status words beside a countdown, so it reads without colour too.
+STATUS_LABEL = {"breached": "LATE", "at_risk": "RISK", "ok": "ok", "paused": "wait", "met": "", "missed": ""}
 
 
 def format_countdown(remaining: timedelta) -> str:

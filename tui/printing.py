@@ -11,38 +11,19 @@ from rich.table import Table
 from rich.text import Text
 
 from frontdesk.mail.ingest import IngestSummary
+from frontdesk.storage.config import Config
 from frontdesk.storage.models import Event, Message, Outbox
 from frontdesk.storage.sla import TargetState, format_remaining
 from frontdesk.storage.views import TicketView, iso
 
-from .detail import describe
-
-STATUS_STYLE = {
-    "breached": "bold red",
-    "at_risk": "yellow",
-    "ok": "green",
-    "paused": "dim",
-    "met": "green",
-    "missed": "red",
-}
-STATUS_WORD = {
-    "breached": "breached",
-    "at_risk": "at risk",
-    "ok": "on track",
-    "paused": "paused",
-    "met": "met",
-    "missed": "missed",
-}
+from .countdown import STATUS_LABEL, format_countdown, live_remaining, live_status
+from .detail import STATUS_STYLE, call_hint, customer_lines, history_lines, message_block, target_line
 
 
-def local(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%a %d %b %Y %H:%M") if moment else "-"
-
-
-def countdown(target: TargetState | None) -> Text:
+def countdown(target: TargetState | None, now: datetime) -> Text:
     if target is None:
         return Text("-", style="dim")
-    return Text(format_remaining(target.remaining), style=STATUS_STYLE[target.status])
+    return Text(format_countdown(live_remaining(target, now)), style=STATUS_STYLE[live_status(target, now)])
 
 
 def severity_text(severity: int | None) -> Text:
@@ -51,7 +32,7 @@ def severity_text(severity: int | None) -> Text:
     return Text(f"S{severity}", style="bold red" if severity == 1 else "cyan")
 
 
-def ticket_table(console: Console, views: Sequence[TicketView]) -> None:
+def ticket_table(console: Console, views: Sequence[TicketView], now: datetime) -> None:
     if not views:
         console.print(Text("No open tickets. Import mail with `frontdesk import PATH`.", style="dim"))
         return
@@ -71,8 +52,8 @@ def ticket_table(console: Console, views: Sequence[TicketView]) -> None:
         cells = [
             Text(str(view.id)),
             severity_text(view.severity) if view.automated is None else Text("auto", style="dim"),
-            countdown(target),
-            Text(STATUS_WORD[target.status], style=STATUS_STYLE[target.status]) if target else Text("-", style="dim"),
+            countdown(target, now),
+            _status_label(target, now),
             Text(view.customer or view.requester or "(unknown sender)"),
             Text(view.subject or "(no subject)"),
         ]
@@ -83,15 +64,11 @@ def ticket_table(console: Console, views: Sequence[TicketView]) -> None:
     console.print(table)
 
 
-def _target_line(name: str, target: TargetState | None) -> Text:
-    line = Text(f"{name:<11}")
+def _status_label(target: TargetState | None, now: datetime) -> Text:
     if target is None:
-        return line.append("no target", style="dim")
-    line.append(f"{STATUS_WORD[target.status]:<9}", style=STATUS_STYLE[target.status])
-    line.append(f" due {local(target.due_at)} ({target.target})  ")
-    if target.status in ("met", "missed"):
-        return line
-    return line.append(format_remaining(target.remaining), style=STATUS_STYLE[target.status])
+        return Text("-", style="dim")
+    status = live_status(target, now)
+    return Text(STATUS_LABEL[status], style=STATUS_STYLE[status])
 
 
 def ticket_detail(
@@ -100,44 +77,30 @@ def ticket_detail(
     messages: Sequence[Message],
     events: Sequence[Event],
     outbox: Sequence[Outbox],
+    config: Config,
+    now: datetime,
 ) -> None:
-    console.print(Text(f"#{view.id} ", style="bold").append(view.subject or "(no subject)"))
-    who = Text("From       ").append(view.requester_name + " " if view.requester_name else "")
-    console.print(who.append(f"<{view.requester}>" if view.requester else "(unknown sender)"))
-    console.print(Text("Customer   ").append(view.customer or "no agreement on file: standard policy"))
-    console.print(Text("Severity   ").append_text(severity_text(view.severity)).append(f"   state {view.state}   owner {view.owner_name or '-'}"))
+    """What the ticket screen shows, as plain scrolling output."""
+    tz = config.calendar.timezone
+    head = Text(f"#{view.id} ", style="bold").append(view.subject or "(no subject)", style="bold")
+    head.append("\nFrom       ").append(f"{view.requester_name} <{view.requester}>" if view.requester_name else view.requester)
+    head.append("\n").append_text(customer_lines(view, config))
+    severity = f"S{view.severity}" if view.severity else "not set"
+    head.append(f"\nSeverity   {severity} · state {view.state} · owner {view.owner_name or 'none'}")
+    console.print(head)
     if view.automated:
-        console.print(Text(f"Automated  {view.automated}: kept for the record, no SLA clock", style="dim"))
+        console.print(Text(f"{view.automated}: kept for the record; it starts no SLA clock", style="dim"))
     else:
-        console.print(_target_line("Response", view.sla.response))
-        console.print(_target_line("Resolution", view.sla.resolution))
+        console.print(target_line("Response", view.sla.response, now, tz))
+        console.print(target_line("Resolution", view.sla.resolution, now, tz))
+    hint = call_hint(messages, events, view.state)
+    if hint is not None:
+        console.print(hint)
     for message in messages:
         console.print()
-        arrow = "→ support replied" if message.direction == "out" else "← customer wrote"
-        head = Text(f"{arrow}  {local(message.received_at)}  ", style="bold")
-        console.print(head.append(f"{message.from_name} <{message.from_email}>".strip(), style="bold"))
-        for attachment in message.attachments:
-            console.print(Text(f"  📎 {attachment['filename']} ({attachment['content_type']}, {_size(attachment['size'])})", style="dim"))
-        if message.defects:
-            console.print(Text(f"  mail problems: {', '.join(message.defects[:5])}", style="dim yellow"))
-        body = message.body_text.strip() if message.body_text.strip() else "(no text in this message)"
-        console.print(Text(body), soft_wrap=True)
-    if outbox:
-        console.print()
-        for entry in outbox:
-            console.print(Text(f"Outbox: {entry.kind} to {', '.join(entry.to_addrs)}: {entry.status}", style="cyan"))
+        console.print(message_block(message, tz), soft_wrap=True)
     console.print()
-    console.print(Text("History", style="bold"))
-    for event in events:
-        console.print(Text(f"  {local(event.at)}  {event.actor}: {describe(event)}"))
-
-
-def _size(size: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"
+    console.print(history_lines(events, outbox, tz))
 
 
 def ticket_json(view: TicketView, messages: Sequence[Message], events: Sequence[Event], outbox: Sequence[Outbox]) -> dict:

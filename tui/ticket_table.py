@@ -24,9 +24,7 @@ from textual.strip import Strip
 from frontdesk.storage.clock import Clock
 from frontdesk.storage.views import TicketView
 
-from .countdown import format_countdown, live_remaining, live_status
-
-STATUS_LABEL = {"breached": "LATE", "at_risk": "RISK", "ok": "ok", "paused": "wait", "met": "", "missed": ""}
+from .countdown import STATUS_LABEL, format_countdown, live_remaining, live_status
 
 
 @dataclass(frozen=True)
