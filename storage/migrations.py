@@ -1,17 +1,20 @@
 """Schema versions. Each step is frozen once released; a database is upgraded step by step on open.
 
-The version lives in SQLite's `PRAGMA user_version`. Steps are plain SQL so that a later change to
-the models can never silently change what an old step does.
+Every step exists in two dialects, SQLite and PostgreSQL, so that both backends hold the same
+schema at the same version. Steps are plain SQL so that a later change to the models can never
+silently change what an old step does. The version lives in SQLite's `PRAGMA user_version`, and
+in a one-row table `schema_version` on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from peewee import SqliteDatabase
+from peewee import Database, PostgresqlDatabase
 
-SCHEMA_V1 = """
+_SCHEMA_V1_TABLES = """
 CREATE TABLE customer (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -88,10 +91,20 @@ CREATE TABLE event (
     data TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX event_ticket_id ON event (ticket_id);
+"""
+_EVENT_APPEND_ONLY_SQLITE = """
 CREATE TRIGGER event_append_only_update BEFORE UPDATE ON event
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
 CREATE TRIGGER event_append_only_delete BEFORE DELETE ON event
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+"""
+_EVENT_APPEND_ONLY_POSTGRES = """
+CREATE FUNCTION event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the event log is append-only' USING ERRCODE = 'integrity_constraint_violation'; END $$;
+CREATE TRIGGER event_append_only BEFORE UPDATE OR DELETE ON event
+FOR EACH ROW EXECUTE FUNCTION event_append_only();
+"""
+_SCHEMA_V1_REST = """
 CREATE TABLE snippet (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -132,7 +145,14 @@ CREATE INDEX outbox_status ON outbox (status);
 
 
 # Search over every message (subject, sender, text) and drafts that survive a crash.
-SCHEMA_V2 = """
+_DRAFT = """
+CREATE TABLE draft (
+    ticket_id INTEGER PRIMARY KEY REFERENCES ticket (id) ON DELETE CASCADE,
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""
+_SEARCH_SQLITE = """
 CREATE VIRTUAL TABLE message_fts USING fts5(
     subject, from_name, from_email, body_text,
     content='message', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
@@ -146,20 +166,96 @@ CREATE TRIGGER message_fts_delete AFTER DELETE ON message BEGIN
     INSERT INTO message_fts (message_fts, rowid, subject, from_name, from_email, body_text)
     VALUES ('delete', old.id, old.subject, old.from_name, old.from_email, old.body_text);
 END;
-CREATE TABLE draft (
-    ticket_id INTEGER PRIMARY KEY REFERENCES ticket (id) ON DELETE CASCADE,
-    body TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
+"""
+# The same words as FTS5's unicode61 tokenizer sees: runs of letters and digits, lower-cased.
+_SEARCH_POSTGRES = """
+ALTER TABLE message ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('simple',
+    regexp_replace(subject || ' ' || from_name || ' ' || from_email || ' ' || body_text, '[^[:alnum:]]+', ' ', 'g')
+)) STORED;
+CREATE INDEX message_search ON message USING GIN (search);
 """
 
 
-def _run_script(sql: str) -> Callable[[SqliteDatabase], None]:
-    def step(db: SqliteDatabase) -> None:
-        for statement in _statements(sql):
-            db.execute_sql(statement)
 
-    return step
+
+# The team: a version on each ticket so that a change is applied against the state its author saw
+# (and on each event a person's change logs, to tell what changed since);
+# the lease that lets one process at a time work the mailbox; who is on rotation, week by week.
+_TEAM = """
+ALTER TABLE ticket ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE event ADD COLUMN version INTEGER;
+CREATE TABLE lease (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    who TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    beat INTEGER NOT NULL DEFAULT 0,
+    acquired_at TEXT NOT NULL,
+    renewed_at TEXT NOT NULL,
+    synced_at TEXT
+);
+CREATE TABLE rotation (
+    id INTEGER PRIMARY KEY,
+    rep_name TEXT NOT NULL,
+    rep_email TEXT,
+    started_at TEXT NOT NULL,
+    follows INTEGER NOT NULL UNIQUE,
+    previous_name TEXT,
+    handover TEXT
+);
+"""
+# Each turn names the turn it took over from (0: the first), once: two reps taking over at the
+# same moment can't both follow the same turn. Like the event log, the turns are history.
+_ROTATION_APPEND_ONLY_SQLITE = """
+CREATE TRIGGER rotation_append_only_update BEFORE UPDATE ON rotation
+BEGIN SELECT RAISE(ABORT, 'the rotation history is append-only'); END;
+CREATE TRIGGER rotation_append_only_delete BEFORE DELETE ON rotation
+BEGIN SELECT RAISE(ABORT, 'the rotation history is append-only'); END;
+"""
+_ROTATION_APPEND_ONLY_POSTGRES = """
+CREATE FUNCTION rotation_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the rotation history is append-only' USING ERRCODE = 'integrity_constraint_violation'; END $$;
+CREATE TRIGGER rotation_append_only BEFORE UPDATE OR DELETE ON rotation
+FOR EACH ROW EXECUTE FUNCTION rotation_append_only();
+"""
+# PostgreSQL wakes every listening session when anything a screen shows is committed (SQLite
+# sessions notice commits through PRAGMA data_version instead). Sent once per statement, merged
+# by the server into one per transaction.
+_CHANGES_POSTGRES = """
+CREATE FUNCTION frontdesk_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_notify('frontdesk_changes', ''); RETURN NULL; END $$;
+""" + "".join(
+    f"CREATE TRIGGER {table}_changed AFTER INSERT OR UPDATE OR DELETE ON {table} "
+    "FOR EACH STATEMENT EXECUTE FUNCTION frontdesk_changed();\n"
+    # Not the lease: its holder renews it every few seconds, and the standbys read it on their
+    # own timer; a notice per renewal would only make every inbox reload for nothing.
+    for table in ("ticket", "message", "event", "outbox", "draft", "rotation")
+)
+_META = """
+ALTER TABLE ticket ADD COLUMN next_due_at TEXT;
+CREATE INDEX ticket_state_next_due ON ticket (state, next_due_at);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def _postgres(sql: str) -> str:
+    """SQLite table definitions in PostgreSQL's words: the two differ only in these types."""
+    return sql.replace("INTEGER PRIMARY KEY,", "INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,").replace(
+        " BLOB ", " BYTEA "
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    sqlite: str
+    postgres: str
+
+    def run(self, db: Database) -> None:
+        if isinstance(db, PostgresqlDatabase):
+            db.execute_sql(self.postgres)  # without parameters psycopg sends the whole script at once
+            return
+        for statement in _statements(self.sqlite):
+            db.execute_sql(statement)
 
 
 def _statements(sql: str) -> list[str]:
@@ -173,21 +269,23 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
+def _same(sql: str) -> Step:
+    return Step(sql, _postgres(sql))
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1.
-MIGRATIONS: Sequence[Callable[[SqliteDatabase], None]] = (
-    _run_script(SCHEMA_V1),
-    _run_script(SCHEMA_V2),
+MIGRATIONS: Sequence[Step] = (
+    Step(
+        _SCHEMA_V1_TABLES + _EVENT_APPEND_ONLY_SQLITE + _SCHEMA_V1_REST,
+        _postgres(_SCHEMA_V1_TABLES) + _EVENT_APPEND_ONLY_POSTGRES + _postgres(_SCHEMA_V1_REST),
+    ),
+    Step(_SEARCH_SQLITE + _DRAFT, _SEARCH_POSTGRES + _DRAFT),
     # When a failed send may be tried again; NULL: only when the user says so.
-    _run_script("ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;"),
+    _same("ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;"),
     # The running clock's due time, kept by the store, so the inbox's first screen comes straight
     # from an index; meta remembers which SLA settings those due times were computed with.
-    _run_script(
-        """
-        ALTER TABLE ticket ADD COLUMN next_due_at TEXT;
-        CREATE INDEX ticket_state_next_due ON ticket (state, next_due_at);
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        """
-    ),
+    _same(_META),
+    Step(_TEAM + _ROTATION_APPEND_ONLY_SQLITE, _postgres(_TEAM) + _ROTATION_APPEND_ONLY_POSTGRES + _CHANGES_POSTGRES),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -196,16 +294,40 @@ class SchemaTooNew(Exception):
     pass
 
 
-def schema_version(db: SqliteDatabase) -> int:
+def schema_version(db: Database) -> int:
+    if isinstance(db, PostgresqlDatabase):
+        if db.execute_sql("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+            return 0
+        row = db.execute_sql("SELECT version FROM schema_version").fetchone()
+        return row[0] if row else 0
     return db.execute_sql("PRAGMA user_version").fetchone()[0]
 
 
-def upgrade(db: SqliteDatabase) -> int:
+def _set_schema_version(db: Database, version: int) -> None:
+    if isinstance(db, PostgresqlDatabase):
+        db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        db.execute_sql("DELETE FROM schema_version")
+        db.execute_sql("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+    else:
+        db.execute_sql(f"PRAGMA user_version = {version}")
+
+
+def _lock_for_upgrade(db: Database) -> None:
+    """SQLite's BEGIN IMMEDIATE already admits one writer; PostgreSQL needs a lock of its own."""
+    if isinstance(db, PostgresqlDatabase):
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_UPGRADE_LOCK,))
+
+
+_UPGRADE_LOCK = 0x66726F6E  # "fron": any constant shared by every frontdesk process
+
+
+def upgrade(db: Database) -> int:
     """Bring the database to SCHEMA_VERSION; each step commits with its version or not at all.
     Returns the version found. Safe when two processes open a new database at the same moment."""
     found = schema_version(db)
     while True:
-        with db.atomic():  # BEGIN IMMEDIATE: one upgrader at a time
+        with db.atomic():
+            _lock_for_upgrade(db)
             version = schema_version(db)  # another process may have upgraded in the meantime
             if version > SCHEMA_VERSION:
                 raise SchemaTooNew(
@@ -214,5 +336,5 @@ def upgrade(db: SqliteDatabase) -> int:
                 )
             if version == SCHEMA_VERSION:
                 return found
-            MIGRATIONS[version](db)
-            db.execute_sql(f"PRAGMA user_version = {version + 1}")
+            MIGRATIONS[version].run(db)
+            _set_schema_version(db, version + 1)

@@ -84,6 +84,7 @@ class Ticket(BaseModel):
     pauses = JsonField(default=list)  # [[start, end|null], ...] as stored-format strings
     message_count = IntegerField(default=0)
     next_due_at = UtcDateTimeField(null=True)  # the running clock's due time; NULL: none runs (or paused)
+    version = IntegerField(default=0)  # bumped by every change a person makes: see storage/usecases.py
 
 
 class Message(BaseModel):
@@ -123,6 +124,7 @@ class Event(BaseModel):
     actor = TextField()
     kind = CharField()
     data = JsonField(default=dict)
+    version = IntegerField(null=True)  # the ticket's version this change made; NULL: not a person's change
 
 
 class Snippet(BaseModel):
@@ -181,4 +183,30 @@ class StoreFact(BaseModel):
         table_name = "meta"
 
 
-MODELS = (Customer, Owner, Ticket, Message, Event, Snippet, SyncState, Outbox, Draft, StoreFact)
+class Lease(BaseModel):
+    """Work only one process of the team may do at a time (the mailbox): who holds it, and a beat
+    its holder bumps while alive."""
+
+    name = TextField(primary_key=True)
+    holder = TextField()  # unique to the holding process
+    who = TextField()  # "sam@support-box", for people
+    pid = IntegerField()
+    beat = IntegerField(default=0)
+    acquired_at = UtcDateTimeField()
+    renewed_at = UtcDateTimeField()
+    synced_at = UtcDateTimeField(null=True)
+
+
+class Rotation(BaseModel):
+    """Who took the front-line rotation, when, and the note the previous rep left."""
+
+    id = AutoField()
+    rep_name = TextField()
+    rep_email = TextField(null=True)
+    started_at = UtcDateTimeField()
+    follows = IntegerField()  # the turn this one took over from; 0 for the first (unique)
+    previous_name = TextField(null=True)
+    handover = TextField(null=True)  # the previous rep's hand-over note, Markdown
+
+
+MODELS = (Customer, Owner, Ticket, Message, Event, Snippet, SyncState, Outbox, Draft, StoreFact, Lease, Rotation)

@@ -1,10 +1,10 @@
-"""The ticket store: one SQLite database (WAL) behind Peewee, and every change a rep can make."""
+"""The ticket store: the database behind Peewee, mail threaded into tickets, and what the screens
+read. Every change a person makes to a ticket is a use case: storage/usecases.py."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,14 +12,14 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
-import platformdirs
-from peewee import SqliteDatabase, fn
+from peewee import Database, PeeweeException, fn
 
 from .clock import Clock
 from .config import Config
-from .migrations import upgrade
+from .database import ChangeWatch, describe, is_postgres, is_unavailable, open_database, shared_group
+from .drafts import KeptDrafts
+from .errors import DraftKeptHere, StoreError
 from .models import (
-    MODELS,
     BaseModel,
     Customer,
     Draft,
@@ -35,47 +35,9 @@ from .models import (
 from .snippets import BUILT_IN_SNIPPETS, SnippetError, fill, load_snippet_dir
 from .views import TicketView, first_screen, next_due, recently_resolved, ticket_view, ticket_views
 
-STATES = ("new", "open", "waiting", "resolved")
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
 _SEARCH_WORD = re.compile(r"\w[\w@.+-]*", re.UNICODE)
 _stored = UtcDateTimeField()
-
-
-class StoreError(Exception):
-    """A request the store refuses; the message is meant for the user as it is."""
-
-
-def default_database_path() -> Path:
-    return platformdirs.user_data_path("frontdesk") / "frontdesk.db"
-
-
-def open_database(path: Path) -> SqliteDatabase:
-    """Open (creating if needed) and upgrade the schema; the models are bound to the result."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StoreError(f"cannot create the folder for the database {path}: {error.strerror}") from None
-    db = SqliteDatabase(
-        str(path),
-        # Writers take the lock when they begin: a deferred transaction that reads and then writes
-        # fails at once with "database is locked" if another process committed in between.
-        lock_type="IMMEDIATE",
-        pragmas={
-            "journal_mode": "wal",
-            "foreign_keys": 1,
-            "busy_timeout": 5000,
-            "synchronous": "normal",  # safe with WAL; a crash loses at most the last commit
-        },
-    )
-    try:
-        db.connect()
-        upgrade(db)
-    except Exception as error:  # sqlite3.DatabaseError and friends: not a database, locked, read-only
-        db.close()
-        raise StoreError(f"cannot open the database {path}: {error}") from None
-    db.bind(MODELS, bind_refs=False, bind_backrefs=False)
-    return db
 
 
 @dataclass(frozen=True)
@@ -106,25 +68,44 @@ class MessageRecord:
 
 
 class Store:
-    def __init__(self, db: SqliteDatabase, config: Config, clock: Clock) -> None:
+    def __init__(self, target: str | Path, db: Database, config: Config, clock: Clock, changes: ChangeWatch) -> None:
+        self.target = target
         self.db = db
+        self._kept_drafts = KeptDrafts.for_database(describe(target))
         self.config = config
         self.clock = clock
-        self.actor = config.support.rep_name
+        self.actor = config.me.name if config.me is not None else config.support.rep_name  # who every change is by
+        self._changes = changes
+        self.notices: list[str] = []  # what opening did that the user should hear about
         self._customer_ids: dict[str, int] | None = None
         self._sql: dict[tuple, str] = {}
 
     @classmethod
-    def open(cls, path: Path, config: Config, clock: Clock) -> Store:
-        store = cls(open_database(path), config, clock)
+    def open(cls, target: str | Path, config: Config, clock: Clock, password: str | None = None) -> Store:
+        """target: a SQLite file, or a postgresql:// URL (its password given apart, never in it)."""
+        notices: list[str] = []  # e.g. a database file's mode tightened; the CLI prints them
+        db = open_database(target, password, group=shared_group(target, config), notices=notices)
+        store = cls(target, db, config, clock, ChangeWatch(db, str(target), password))
+        store.notices = notices
         with store.db.atomic():
             store._sync_directory()
             store._seed_snippets()
             store._refresh_due_times_if_settings_changed()
         return store
 
+    @property
+    def on_postgres(self) -> bool:
+        return is_postgres(self.db)
+
     def close(self) -> None:
+        self._changes.close()
         self.db.close()
+
+    def release(self) -> None:
+        """A worker thread is done with the database: its connection is closed, or on PostgreSQL
+        goes back to the pool for the next worker."""
+        if not self.db.is_closed() and not self.db.in_transaction():
+            self.db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -199,13 +180,15 @@ class Store:
             return
         due = [(_stored.db_value(next_due(view.sla)), view.id) for view in self.views()]
         self.db.execute_sql("UPDATE ticket SET next_due_at = NULL")
-        self.db.cursor().executemany("UPDATE ticket SET next_due_at = ? WHERE id = ?", due)
-        StoreFact.insert(key="sla_settings", value=settings).on_conflict_replace().execute()
+        self.db.cursor().executemany(self._portable("UPDATE ticket SET next_due_at = ? WHERE id = ?"), due)
+        StoreFact.insert(key="sla_settings", value=settings).on_conflict(
+            conflict_target=[StoreFact.key], update={StoreFact.value: settings}
+        ).execute()
 
     def _refresh_due(self, ticket_id: int) -> None:
         view = ticket_view(self.config, self.clock.now(), ticket_id)
         due = None if view is None or view.state == "resolved" else next_due(view.sla)
-        self.db.execute_sql("UPDATE ticket SET next_due_at = ? WHERE id = ?", (_stored.db_value(due), ticket_id))
+        self._execute("UPDATE ticket SET next_due_at = ? WHERE id = ?", (_stored.db_value(due), ticket_id))
 
     def first_screen(self, limit: int = 200) -> list[TicketView]:
         return first_screen(self.config, self.clock.now(), limit)
@@ -319,9 +302,12 @@ class Store:
         return ticket
 
     def _after_reply(self, ticket: Ticket, record: MessageRecord, outbound: bool) -> None:
-        """A further message on a ticket: counts, times, and the state it moves the ticket to."""
+        """A further message on a ticket: counts, times, and the state it moves the ticket to.
+        A customer's message is a change a rep must not overlook: it takes the ticket to its next
+        version, like a person's change (storage/usecases.py). Our own replies coming back are not."""
         at = record.received_at
         changes: dict = {"updated_at": max(at, ticket.updated_at)}
+        moved: dict | None = None
         if not outbound and at < ticket.created_at:
             changes["created_at"] = at  # an earlier message arrived late
         if outbound:
@@ -329,19 +315,30 @@ class Store:
                 changes["first_response_at"] = at
             if ticket.state == "new":
                 changes["state"] = "open"
-                self._log(ticket, "state", {"from": "new", "to": "open"}, at=at, actor="mail")
+                moved = {"from": "new", "to": "open"}
         elif record.auto is None and ticket.state in ("waiting", "resolved"):
             changes.update(self._state_changes(ticket, "open", at))
-            self._log(ticket, "state", {"from": ticket.state, "to": "open"}, at=at, actor="mail")
-        self._update_ticket(ticket.id, changes, count_message=True)
+            moved = {"from": ticket.state, "to": "open"}
+        version = self._count_message(ticket.id, changes, new_version=not outbound)
+        if outbound:
+            version = None
+        if moved is not None:
+            self._log(ticket, "state", moved, at=at, actor="mail", version=version)
         data = {"direction": "out" if outbound else "in", "message_id": record.message_id}
-        self._log(ticket, "message", data, at=at, actor="mail")
+        self._log(ticket, "message", data, at=at, actor="mail", version=version)
+
+    def _portable(self, sql: str) -> str:
+        """Statements are written with SQLite's `?`; PostgreSQL's driver wants `%s`."""
+        return sql.replace("?", self.db.param) if self.db.param != "?" else sql
+
+    def _execute(self, sql: str, params: Sequence = ()):
+        return self.db.execute_sql(self._portable(sql), params)
 
     def _first(self, sql: str, params: Sequence) -> tuple | None:
-        return self.db.execute_sql(sql, params).fetchone()
+        return self._execute(sql, params).fetchone()
 
     def _ticket_row(self, ticket_id: int) -> Ticket | None:
-        return next(iter(Ticket.raw("SELECT * FROM ticket WHERE id = ?", ticket_id)), None)
+        return next(iter(Ticket.raw(self._portable("SELECT * FROM ticket WHERE id = ?"), ticket_id)), None)
 
     def _insert(self, model: type[BaseModel], **values: object) -> int:
         meta = model._meta
@@ -349,66 +346,38 @@ class Store:
         sql = self._sql.get(key)
         if sql is None:
             columns = ", ".join(meta.fields[name].column_name for name in values)
-            sql = self._sql[key] = f"INSERT INTO {meta.table_name} ({columns}) VALUES ({', '.join('?' * len(values))})"
+            marks = ", ".join([self.db.param] * len(values))
+            returning = " RETURNING id" if self.on_postgres else ""
+            sql = self._sql[key] = f"INSERT INTO {meta.table_name} ({columns}) VALUES ({marks}){returning}"
         params = [meta.fields[name].db_value(value) for name, value in values.items()]
-        return self.db.execute_sql(sql, params).lastrowid
+        cursor = self.db.execute_sql(sql, params)
+        return cursor.fetchone()[0] if self.on_postgres else cursor.lastrowid
 
-    def _update_ticket(self, ticket_id: int, changes: dict, count_message: bool = False) -> None:
-        key = ("update", tuple(changes), count_message)
+    def _count_message(self, ticket_id: int, changes: dict, new_version: bool) -> int:
+        """Apply a message's changes to its ticket; returns the ticket's version after them."""
+        key = ("message", tuple(changes), new_version)
         sql = self._sql.get(key)
         if sql is None:
-            assignments = [f"{Ticket._meta.fields[name].column_name} = ?" for name in changes]
-            if count_message:
-                assignments.append("message_count = message_count + 1")
-            sql = self._sql[key] = f"UPDATE ticket SET {', '.join(assignments)} WHERE id = ?"
+            assignments = [f"{Ticket._meta.fields[name].column_name} = {self.db.param}" for name in changes]
+            assignments.append("message_count = message_count + 1")
+            if new_version:
+                assignments.append("version = version + 1")
+            sql = self._sql[key] = (
+                f"UPDATE ticket SET {', '.join(assignments)} WHERE id = {self.db.param} RETURNING version"
+            )
         ticket_fields = Ticket._meta.fields
         params = [ticket_fields[name].db_value(value) for name, value in changes.items()]
-        self.db.execute_sql(sql, [*params, ticket_id])
+        version = self.db.execute_sql(sql, [*params, ticket_id]).fetchone()[0]
         self._refresh_due(ticket_id)
+        return version
 
-    # --- the rep's actions ---------------------------------------------------------------
+    # --- tickets: every change a person makes is a use case (storage/usecases.py) ---------
 
     def ticket(self, ticket_id: int) -> Ticket:
         ticket = Ticket.get_or_none(Ticket.id == ticket_id)
         if ticket is None:
             raise StoreError(f"no ticket #{ticket_id}")
         return ticket
-
-    def triage(self, ticket_id: int, severity: int) -> Ticket:
-        if severity not in (1, 2):
-            raise StoreError(f"severity must be 1 or 2, not {severity}")
-        with self.transaction():
-            ticket = self.ticket(ticket_id)
-            if ticket.severity != severity:
-                self._update_ticket(ticket.id, {"severity": severity})
-                self._log(ticket, "severity", {"from": ticket.severity, "to": severity})
-        return self.ticket(ticket_id)
-
-    def assign(self, ticket_id: int, owner_email: str, note: str | None = None) -> Ticket:
-        with self.transaction():
-            ticket = self.ticket(ticket_id)
-            owner = Owner.get_or_none((Owner.email == owner_email.strip().lower()) & (Owner.active == 1))
-            if owner is None:
-                known = ", ".join(o.email for o in self.owners()) or "none configured"
-                raise StoreError(f"no owner {owner_email!r}; add them under [[owners]] in the config (known: {known})")
-            previous = ticket.owner.email if ticket.owner_id else None
-            Ticket.update(owner=owner.id).where(Ticket.id == ticket.id).execute()
-            self._log(ticket, "owner", {"from": previous, "to": owner.email, "note": note})
-        return self.ticket(ticket_id)
-
-    def set_state(self, ticket_id: int, state: str) -> Ticket:
-        if state not in STATES or state == "new":
-            raise StoreError(f"cannot move a ticket to {state!r}")
-        with self.transaction():
-            ticket = self.ticket(ticket_id)
-            if ticket.state == state:
-                raise StoreError(f"ticket #{ticket_id} is already {state}")
-            if state == "open" and ticket.state != "resolved" and ticket.state != "waiting":
-                raise StoreError(f"ticket #{ticket_id} is {ticket.state}; only a waiting or resolved ticket can be reopened")
-            now = self.clock.now()
-            self._update_ticket(ticket.id, self._state_changes(ticket, state, now))
-            self._log(ticket, "state", {"from": ticket.state, "to": state})
-        return self.ticket(ticket_id)
 
     def _state_changes(self, ticket: Ticket, state: str, at: datetime) -> dict:
         """Moving out of waiting closes its pause; reopening a resolved ticket pauses over the gap."""
@@ -425,42 +394,6 @@ class Store:
             changes["resolved_at"] = at
         changes["pauses"] = pauses
         return changes
-
-    def queue_reply(self, ticket_id: int, body: str, kind: str = "reply", snippet: str | None = None) -> Outbox:
-        """Queue a reply in the outbox; sending it is the mailbox's job."""
-        if not body.strip():
-            raise StoreError("the reply is empty")
-        with self.transaction():
-            ticket = self.ticket(ticket_id)
-            if not self.config.support.address:
-                raise StoreError("no support address configured: set address under [support] in the config")
-            last = ticket.messages.order_by(Message.received_at.desc(), Message.id.desc()).first()
-            now = self.clock.now()
-            entry = Outbox.create(
-                ticket=ticket.id,
-                kind=kind,
-                to_addrs=[ticket.requester_email],
-                cc_addrs=self._kept_cc(ticket),
-                subject=reply_subject(ticket.id, ticket.subject),
-                body=body,
-                in_reply_to=last.message_id if last else None,
-                refs=_reference_chain(last),
-                message_id=_new_message_id(ticket.id, now, self.config.support.address),
-                actor=self.actor,
-                created_at=now,
-                updated_at=now,
-            )
-            self._log(ticket, "reply_queued", {"outbox": entry.id, "kind": kind, "snippet": snippet})
-            Draft.delete().where(Draft.ticket == ticket.id).execute()
-        return entry
-
-    def _kept_cc(self, ticket: Ticket) -> list[str]:
-        """Everyone the customer last included, so a reply reaches the same people (reply-all)."""
-        last_in = ticket.messages.where(Message.direction == "in").order_by(Message.id.desc()).first()
-        if last_in is None:
-            return []
-        ours = {ticket.requester_email, (self.config.support.address or "").lower()}
-        return [a for a in dict.fromkeys([*last_in.to_addrs, *last_in.cc_addrs]) if a and a not in ours]
 
     def render_snippet(self, ticket_id: int, name: str, editable: bool = False) -> str:
         """The snippet filled for this ticket. `editable`: the rep will edit it before sending, so
@@ -492,8 +425,8 @@ class Store:
         return ticket_views(self.config, self.clock.now(), ticket_ids=ticket_ids)
 
     def data_version(self) -> int:
-        """Changes whenever another connection commits: a cheap way to notice new mail or edits."""
-        return self.db.execute_sql("PRAGMA data_version").fetchone()[0]
+        """Changes whenever another session commits: a cheap way to notice new mail or edits."""
+        return self._changes.token()
 
     def recently_resolved(self, limit: int = 500) -> tuple[list[TicketView], int]:
         return recently_resolved(self.config, self.clock.now(), limit)
@@ -509,34 +442,55 @@ class Store:
         words = _SEARCH_WORD.findall(text)
         if not words:
             return []
-        match = " ".join('"' + word.replace('"', '""') + '"*' for word in words)
         like = "%" + " ".join(words) + "%"
-        rows = self.db.execute_sql(
-            "SELECT DISTINCT m.ticket_id FROM message_fts JOIN message m ON m.id = message_fts.rowid "
-            "WHERE message_fts MATCH ? "
-            "UNION SELECT t.id FROM ticket t LEFT JOIN customer c ON c.id = t.customer_id "
-            "WHERE t.requester_email LIKE ? OR t.requester_name LIKE ? OR c.name LIKE ? OR t.subject LIKE ? "
-            "LIMIT ?",
+        if self.on_postgres:
+            # The same words FTS5 sees (the schema strips punctuation): a phrase per word typed,
+            # its last part a prefix. Unlike FTS5, accents are not folded.
+            phrases = (" <-> ".join(re.findall(r"[^\W_]+", word.lower())) + ":*" for word in words)
+            match = " & ".join(f"({phrase})" for phrase in phrases if phrase != ":*")
+            in_messages = "SELECT ticket_id FROM message WHERE search @@ to_tsquery('simple', ?)"
+            like_op = "ILIKE"
+        else:
+            match = " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+            in_messages = "SELECT m.ticket_id FROM message_fts JOIN message m ON m.id = message_fts.rowid WHERE message_fts MATCH ?"
+            like_op = "LIKE"  # case-insensitive for ASCII, like ILIKE
+        rows = self._execute(
+            f"{in_messages} UNION SELECT t.id FROM ticket t LEFT JOIN customer c ON c.id = t.customer_id "
+            f"WHERE t.requester_email {like_op} ? OR t.requester_name {like_op} ? OR c.name {like_op} ? "
+            f"OR t.subject {like_op} ? LIMIT ?",
             (match, like, like, like, like, limit),
         )
         return [row[0] for row in rows]
 
-    def add_note(self, ticket_id: int, text: str) -> None:
-        """An internal note: in the history for the team, never sent to the customer."""
-        if not text.strip():
-            raise StoreError("the note is empty")
-        with self.transaction():
-            self._log(self.ticket(ticket_id), "note", {"text": text.strip()})
-
     def draft(self, ticket_id: int) -> str | None:
+        """The saved draft; one kept on this computer while the database was away wins, and is
+        saved to the database now."""
+        kept = self._kept_drafts.get(ticket_id)
+        if kept is not None:
+            self.save_draft(ticket_id, kept)
+            return kept
         row = Draft.get_or_none(Draft.ticket == ticket_id)
         return row.body if row else None
 
     def save_draft(self, ticket_id: int, body: str) -> None:
-        if not body.strip():
-            Draft.delete().where(Draft.ticket == ticket_id).execute()
-            return
-        Draft.insert(ticket=ticket_id, body=body, updated_at=self.clock.now()).on_conflict_replace().execute()
+        """Raises DraftKeptHere when the database is unavailable: the text is then kept in a private
+        file on this computer, and saved on the next draft save or read that reaches the database."""
+        try:
+            if not body.strip():
+                Draft.delete().where(Draft.ticket == ticket_id).execute()
+            else:
+                now = self.clock.now()
+                Draft.insert(ticket=ticket_id, body=body, updated_at=now).on_conflict(
+                    conflict_target=[Draft.ticket], update={Draft.body: body, Draft.updated_at: now}
+                ).execute()
+        except PeeweeException as error:
+            if not is_unavailable(error):
+                raise
+            self._kept_drafts.keep(ticket_id, body)
+            raise DraftKeptHere(
+                "the database is unavailable: the draft is kept on this computer and saved when it is back"
+            ) from None
+        self._kept_drafts.forget(ticket_id)
 
     def events(self, ticket_id: int) -> list[Event]:
         return list(Event.select().where(Event.ticket == ticket_id).order_by(Event.at, Event.id))
@@ -550,8 +504,14 @@ class Store:
             query = query.where(Outbox.ticket == ticket_id)
         return list(query)
 
-    def _log(self, ticket: Ticket, kind: str, data: dict, at: datetime | None = None, actor: str | None = None) -> None:
-        self._insert(Event, ticket=ticket.id, at=at or self.clock.now(), actor=actor or self.actor, kind=kind, data=data)
+    def _log(
+        self, ticket: Ticket, kind: str, data: dict, at: datetime | None = None, actor: str | None = None,
+        version: int | None = None,
+    ) -> None:
+        self._insert(
+            Event, ticket=ticket.id, at=at or self.clock.now(), actor=actor or self.actor, kind=kind, data=data,
+            version=version,
+        )
 
 
 def first_name(display_name: str) -> str:
@@ -568,17 +528,3 @@ def reply_subject(ticket_id: int, subject: str) -> str:
     if not re.match(r"(?i)^re\s*:", base):
         base = f"Re: {base}" if base else "Re: your request"
     return f"{base} [#{ticket_id}]"
-
-
-def _reference_chain(last: Message | None) -> list[str]:
-    if last is None:
-        return []
-    chain = [ref for ref in last.refs if ref != last.message_id]
-    if last.message_id:
-        chain.append(last.message_id)
-    return chain[-20:]
-
-
-def _new_message_id(ticket_id: int, now: datetime, address: str) -> str:
-    domain = address.rpartition("@")[2] or "frontdesk.invalid"
-    return f"frontdesk.{ticket_id}.{now.strftime('%Y%m%d%H%M%S')}.{secrets.token_hex(6)}@{domain}"

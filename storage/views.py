@@ -33,6 +33,7 @@ class TicketView:
     resolved_at: datetime | None
     message_count: int
     sla: SlaState
+    version: int  # what a change made from this view passes on: see storage/usecases.py
 
     @property
     def running_target(self) -> TargetState | None:
@@ -97,6 +98,7 @@ _COLUMNS = (
     Ticket.resolved_at,
     Ticket.pauses,
     Ticket.message_count,
+    Ticket.version,
 )
 
 
@@ -139,14 +141,15 @@ def ticket_views(
 
 
 @cache
-def _one_ticket_sql() -> str:
-    """Written once: one ticket is read after every change to it, on the import's hot path."""
+def _one_ticket_sql(param: str) -> str:
+    """Written once per backend: one ticket is read after every change to it, on the import's hot path."""
     sql, _ = _query().where(Ticket.id == 0).sql()
     return sql
 
 
 def ticket_view(config: Config, now: datetime, ticket_id: int) -> TicketView | None:
-    row = Ticket._meta.database.execute_sql(_one_ticket_sql(), (ticket_id,)).fetchone()
+    database = Ticket._meta.database
+    row = database.execute_sql(_one_ticket_sql(database.param), (ticket_id,)).fetchone()
     return None if row is None else _view(config, now, row)
 
 
@@ -167,7 +170,7 @@ def first_screen(config: Config, now: datetime, limit: int) -> list[TicketView]:
 def _view(config: Config, now: datetime, row: tuple) -> TicketView:
     (
         ticket_id, subject, requester, requester_name, customer, policy_name, severity, state,
-        owner, owner_name, automated, created, updated, first_response, resolved, pauses, count,
+        owner, owner_name, automated, created, updated, first_response, resolved, pauses, count, version,
     ) = row
     created, updated, first_response, resolved = map(_time, (created, updated, first_response, resolved))
     pauses = () if pauses == "[]" else _pauses(json.loads(pauses))
@@ -199,6 +202,7 @@ def _view(config: Config, now: datetime, row: tuple) -> TicketView:
         resolved_at=resolved,
         message_count=count,
         sla=sla,
+        version=version,
     )
 
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import itertools
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from pgserver import postgres_server, postgres_url  # noqa: F401
 
 from frontdesk.mail.demo import build_demo
+from frontdesk.storage import config as config_module
 from frontdesk.storage.clock import FrozenClock
 from frontdesk.storage.config import Config, load_config
 from frontdesk.storage.store import Store
@@ -52,6 +55,23 @@ areas = ["kubernetes", "helm", "upgrades"]
 """
 
 
+@pytest.fixture(autouse=True)
+def no_system_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never read this machine's /etc/frontdesk: the system layer is an empty file (also for
+    the frontdesk processes tests start) unless a test names another."""
+    empty = tmp_path_factory.getbasetemp() / "system-config.toml"
+    empty.touch()
+    empty.chmod(0o644)
+    monkeypatch.setattr(config_module, "SYSTEM_CONFIG_PATH", empty.parent / "no-system-config.toml")
+    monkeypatch.setenv(config_module.SYSTEM_ENV_VAR, str(empty))
+
+
+@pytest.fixture(autouse=True)
+def own_state_folder(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What frontdesk keeps between runs (drafts kept while the database is away) stays in the test's folders."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(NOW)
@@ -69,9 +89,17 @@ def config(config_path: Path) -> Config:
     return load_config(config_path)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path: Path) -> Path | str:
+    """Where a test's store lives: a SQLite file, and again a database on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return tmp_path / "tickets.db"
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.fixture
-def store(tmp_path: Path, config: Config, clock: FrozenClock) -> Store:
-    opened = Store.open(tmp_path / "tickets.db", config, clock)
+def store(database: Path | str, config: Config, clock: FrozenClock) -> Store:
+    opened = Store.open(database, config, clock)
     yield opened
     opened.close()
 
@@ -111,9 +139,9 @@ def mail() -> Callable[..., bytes]:
 
 
 @pytest.fixture
-def demo_store(tmp_path: Path, clock: FrozenClock) -> Store:
-    """The demo mailbox as of NOW, on a frozen clock."""
-    config_file, db_file = build_demo(tmp_path / "demo", clock.now())
+def demo_store(tmp_path: Path, database: Path | str, clock: FrozenClock) -> Store:
+    """The demo mailbox as of NOW, on a frozen clock, on each backend."""
+    config_file, db_file = build_demo(tmp_path / "demo", clock.now(), None if isinstance(database, Path) else database)
     opened = Store.open(db_file, load_config(config_file), clock)
     yield opened
     opened.close()
@@ -128,6 +156,16 @@ def run_app(app, script, size: tuple[int, int] = (120, 40)) -> None:
             await script(pilot)
 
     asyncio.run(drive())
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """For what another process or thread does: True as soon as it holds, False after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 async def settle(pilot) -> None:

@@ -10,6 +10,7 @@ import pytest
 from test_modals import HOSTILE, HOSTILE_SHOWN, Host, no_blink, screen_text, settle
 
 from frontdesk.mail.ingest import Ingestor
+from frontdesk.storage import usecases
 from frontdesk.storage.models import Snippet, Ticket
 from frontdesk.tui.compose import ComposeScreen, own_text, send_problem
 
@@ -157,6 +158,23 @@ def test_sending_queues_the_reply_with_the_quote_and_clears_the_draft(store, tic
     assert store.draft(ticket_id) is None
 
 
+def test_a_change_made_while_writing_is_told_before_the_reply_goes(store, ticket_id):
+    seen: dict[str, str] = {}
+
+    async def write_while_someone_resolves(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "Thanks, on it.")
+        usecases.resolve(store, ticket_id)  # meanwhile, someone else resolves the ticket
+        await send(pilot)
+        seen["screen"] = screen_text(pilot.app)
+        assert store.outbox() == [] and "Thanks, on it." in screen.editor.text
+        await send(pilot)  # told: now it goes
+
+    app = compose(store, ticket_id, write_while_someone_resolves, size=(140, 30))
+    assert f"#{ticket_id} changed since you looked: new → resolved by Dana Rep at 15:00" in seen["screen"]
+    assert "Press ctrl+s again to send it anyway." in seen["screen"]
+    assert app.results == [True] and [entry.body.split("\n")[0] for entry in store.outbox()] == ["Thanks, on it."]
+
+
 def test_a_snippet_goes_in_at_the_cursor_and_is_recorded(store, ticket_id):
     async def insert(pilot, screen: ComposeScreen) -> None:
         await type_text(pilot, "PS")
@@ -229,6 +247,7 @@ def test_own_text_keeps_a_line_ending_in_wrote_that_is_not_an_attribution():
     assert own_text("She wrote:\nhello\n\nOn Mon, A wrote:\n> x") == "She wrote:\nhello\n"
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # the screen is the same on both backends
 def test_snapshot_compose(snap_compare, store, ticket_id):
     async def write(pilot) -> None:
         await no_blink(pilot)

@@ -1,4 +1,4 @@
-"""Opening a database made by an older schema upgrades it with nothing lost."""
+"""Opening a database made by an older schema upgrades it with nothing lost, on both backends."""
 
 from __future__ import annotations
 
@@ -7,31 +7,54 @@ import sqlite3
 import zlib
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from frontdesk.storage import migrations
+from frontdesk.storage.database import is_url
 from frontdesk.storage.store import Store, StoreError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schema"
 TABLES = ("customer", "owner", "ticket", "message", "event", "snippet", "sync_state", "outbox")
 
 
-def _from_dump(tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.db"
+def _sqlite_v1(path: Path) -> Path:
     with sqlite3.connect(path) as conn:
-        conn.executescript((FIXTURES / f"{name}.sql").read_text(encoding="utf-8"))
+        conn.executescript((FIXTURES / "v1.sql").read_text(encoding="utf-8"))
     return path
 
 
-def _counts(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as conn:
+def _postgres_v1(url: str, tmp_path: Path) -> str:
+    """The same v1 rows in a PostgreSQL database made by the PostgreSQL v1 step."""
+    rows = sqlite3.connect(_sqlite_v1(tmp_path / "source.db"))
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute(migrations.MIGRATIONS[0].postgres)
+        for table in TABLES:
+            cursor = rows.execute(f"SELECT * FROM {table}")
+            names = [column[0] for column in cursor.description]
+            insert = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
+            for row in cursor:
+                conn.execute(insert, row)
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version VALUES (1)")
+    return url
+
+
+@pytest.fixture
+def v1_database(database, tmp_path) -> Path | str:
+    return _postgres_v1(database, tmp_path) if is_url(database) else _sqlite_v1(database)
+
+
+def _counts(target: Path | str) -> dict[str, int]:
+    connect = psycopg.connect if is_url(target) else sqlite3.connect
+    with connect(target) as conn:
         return {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in TABLES}
 
 
-def test_a_first_schema_database_opens_at_the_current_version_with_everything_kept(tmp_path, config, clock):
-    path = _from_dump(tmp_path, "v1")
-    before = _counts(path)
-    store = Store.open(path, config, clock)
+def test_a_first_schema_database_opens_at_the_current_version_with_everything_kept(v1_database, config, clock):
+    before = _counts(v1_database)
+    store = Store.open(v1_database, config, clock)
     try:
         assert migrations.schema_version(store.db) == migrations.SCHEMA_VERSION
         views = {view.id: view for view in store.views(include_resolved=True)}
@@ -40,28 +63,31 @@ def test_a_first_schema_database_opens_at_the_current_version_with_everything_ke
         assert views[2].state == "resolved"
         for sha, raw in store.db.execute_sql("SELECT raw_sha256, raw FROM message"):
             assert hashlib.sha256(zlib.decompress(raw)).hexdigest() == sha
-        found = store.db.execute_sql("SELECT rowid FROM message_fts WHERE message_fts MATCH 'helm'").fetchall()
-        assert len(found) == 2, "messages stored before search existed are searchable after the upgrade"
+        assert store.search("helm") == [1], "messages stored before search existed are searchable after the upgrade"
     finally:
         store.close()
-    after = _counts(path)
+    after = _counts(v1_database)
     assert after["snippet"] >= before["snippet"], "built-in snippets added since v1 are seeded on open"
     assert after | {"snippet": 0} == before | {"snippet": 0}
 
 
-def test_a_failing_step_leaves_the_database_as_it_was(tmp_path, config, clock, monkeypatch):
-    path = _from_dump(tmp_path, "v1")
-    before = _counts(path)
-    last_good = migrations.SCHEMA_VERSION
-
-    def broken_step(db):
+class _BrokenStep(migrations.Step):
+    def run(self, db) -> None:
         db.execute_sql("DROP TABLE outbox")
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, broken_step))
+
+def test_a_failing_step_leaves_the_database_as_it_was(v1_database, config, clock, monkeypatch):
+    before = _counts(v1_database)
+    last_good = migrations.SCHEMA_VERSION
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, _BrokenStep("", "")))
     monkeypatch.setattr(migrations, "SCHEMA_VERSION", len(migrations.MIGRATIONS))
     with pytest.raises(StoreError, match="disk I/O error"):
-        Store.open(path, config, clock)
-    assert _counts(path) == before
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == last_good
+        Store.open(v1_database, config, clock)
+    assert _counts(v1_database) == before
+    monkeypatch.undo()
+    store = Store.open(v1_database, config, clock)
+    try:
+        assert migrations.schema_version(store.db) == last_good
+    finally:
+        store.close()

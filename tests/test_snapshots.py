@@ -11,6 +11,12 @@ from conftest import settle
 
 
 @pytest.fixture
+def database(tmp_path):
+    """What the screen shows does not depend on the backend: snapshots are taken on SQLite only."""
+    return tmp_path / "tickets.db"
+
+
+@pytest.fixture
 def app(demo_store) -> FrontdeskApp:
     return FrontdeskApp(demo_store, demo=True, state_file=None)
 

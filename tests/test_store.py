@@ -9,9 +9,10 @@ import pytest
 from peewee import IntegrityError
 
 from frontdesk.mail.ingest import Ingestor
+from frontdesk.storage import usecases
 from frontdesk.storage.config import load_config
-from frontdesk.storage.migrations import SCHEMA_VERSION
-from frontdesk.storage.models import MODELS, Event, Ticket
+from frontdesk.storage.migrations import SCHEMA_VERSION, schema_version
+from frontdesk.storage.models import MODELS, Event, Message, Ticket
 from frontdesk.storage.store import Store, StoreError, reply_subject
 from frontdesk.storage.views import next_due, ticket_view
 
@@ -24,14 +25,17 @@ def ticket_id(store, mail) -> int:
     return Ticket.get().id
 
 
-def test_schema_is_current_in_wal_mode_and_matches_the_models(store):
+def test_schema_is_current_and_matches_the_models(store):
     db = store.db
-    assert db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert schema_version(db) == SCHEMA_VERSION
+    if not store.on_postgres:
+        assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    search_index = {"search"} if store.on_postgres else set()  # PostgreSQL keeps it on the message row
     for model in MODELS:
-        columns = {row[1] for row in db.execute_sql(f"PRAGMA table_info({model._meta.table_name})")}
-        assert columns == {field.column_name for field in model._meta.sorted_fields}, model.__name__
+        columns = {column.name for column in db.get_columns(model._meta.table_name)}
+        extra = search_index if model is Message else set()
+        assert columns == {field.column_name for field in model._meta.sorted_fields} | extra, model.__name__
 
 
 def test_a_newer_schema_is_refused_with_a_reason(tmp_path, config, clock):
@@ -50,23 +54,23 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path, config, clock):
 
 
 def test_triage_and_hand_off_are_logged(store, ticket_id):
-    store.triage(ticket_id, 1)
-    store.assign(ticket_id, "Bob@Example.com", note="helm upgrade loop")
+    usecases.triage(store, ticket_id, 1)
+    usecases.assign(store, ticket_id, "Bob@Example.com", note="helm upgrade loop")
     ticket = store.ticket(ticket_id)
     assert (ticket.severity, ticket.owner.email) == (1, "bob@example.com")
     kinds = [(e.kind, e.actor) for e in store.events(ticket_id)]
     assert ("severity", "Dana Rep") in kinds and ("owner", "Dana Rep") in kinds
-    assert store.events(ticket_id)[-1].data == {"from": None, "to": "bob@example.com", "note": "helm upgrade loop"}
+    assert store.events(ticket_id)[-1].data == {"from": None, "to": "bob@example.com", "note": "helm upgrade loop", "before": {"owner": None}}
 
 
 def test_unknown_owner_says_where_owners_come_from(store, ticket_id):
     with pytest.raises(StoreError, match=r"add them under \[\[owners\]\].*bob@example.com"):
-        store.assign(ticket_id, "nobody@example.com")
+        usecases.assign(store, ticket_id, "nobody@example.com")
 
 
 def test_unknown_ticket(store):
     with pytest.raises(StoreError, match="no ticket #99"):
-        store.triage(99, 1)
+        usecases.triage(store, 99, 1)
 
 
 def test_the_event_log_is_append_only(store, ticket_id):
@@ -77,37 +81,38 @@ def test_the_event_log_is_append_only(store, ticket_id):
 
 
 def test_waiting_pauses_the_resolution_clock(store, ticket_id, config, clock):
-    store.triage(ticket_id, 1)
+    usecases.triage(store, ticket_id, 1)
     due_before = ticket_view(config, clock.now(), ticket_id).sla.resolution.due_at
-    store.set_state(ticket_id, "waiting")
+    usecases.wait(store, ticket_id)
     clock.advance(timedelta(hours=10))
     paused = ticket_view(config, clock.now(), ticket_id).sla.resolution
     assert paused.status == "paused"
-    store.set_state(ticket_id, "open")
+    usecases.reopen(store, ticket_id)
     running = ticket_view(config, clock.now(), ticket_id).sla.resolution
     assert running.status == "ok"
     assert running.due_at == due_before + timedelta(hours=10)
 
 
 def test_resolve_then_reopen(store, ticket_id, clock):
-    store.set_state(ticket_id, "resolved")
+    usecases.resolve(store, ticket_id)
     assert store.ticket(ticket_id).resolved_at == NOW
     with pytest.raises(StoreError, match="already resolved"):
-        store.set_state(ticket_id, "resolved")
+        usecases.resolve(store, ticket_id)
     clock.advance(timedelta(hours=1))
-    store.set_state(ticket_id, "open")
+    usecases.reopen(store, ticket_id)
     ticket = store.ticket(ticket_id)
     assert (ticket.state, ticket.resolved_at) == ("open", None)
 
 
 def test_only_waiting_or_resolved_tickets_reopen(store, ticket_id):
     with pytest.raises(StoreError, match="only a waiting or resolved ticket can be reopened"):
-        store.set_state(ticket_id, "open")
+        usecases.reopen(store, ticket_id)
 
 
 def test_queued_reply_threads_and_carries_the_ticket_token(store, ticket_id):
     body = store.render_snippet(ticket_id, "ack")
-    entry = store.queue_reply(ticket_id, body, kind="ack", snippet="ack")
+    [entry] = usecases.acknowledge(store, ticket_id).outbox
+    assert (entry.kind, entry.body) == ("ack", body)
     assert body.startswith("Hi Alice,") and f"#{ticket_id}" in body and body.endswith("Dana Rep")
     assert entry.subject == f"Re: Search is down [#{ticket_id}]"
     assert (entry.in_reply_to, entry.refs, entry.to_addrs) == ("q1@acme.example", ["q1@acme.example"], ["alice@acme.example"])
@@ -118,13 +123,13 @@ def test_queued_reply_threads_and_carries_the_ticket_token(store, ticket_id):
 def test_a_snippet_never_goes_out_with_an_empty_placeholder(store, ticket_id):
     with pytest.raises(StoreError, match="needs owner_name, owner_team"):
         store.render_snippet(ticket_id, "handoff")
-    store.assign(ticket_id, "bob@example.com")
+    usecases.assign(store, ticket_id, "bob@example.com")
     assert "Bob Example (Distribution)" in store.render_snippet(ticket_id, "handoff")
 
 
 def test_empty_reply_is_refused(store, ticket_id):
     with pytest.raises(StoreError, match="empty"):
-        store.queue_reply(ticket_id, "  \n")
+        usecases.reply(store, ticket_id, "  \n")
 
 
 @pytest.mark.parametrize(
@@ -140,13 +145,13 @@ def test_reply_subject(subject, expected):
     assert reply_subject(7, subject) == expected
 
 
-def test_customers_added_to_the_config_later_claim_their_old_tickets(tmp_path, store, mail, clock):
+def test_customers_added_to_the_config_later_claim_their_old_tickets(tmp_path, database, store, mail, clock):
     Ingestor(store).ingest(mail(sender="zed@newco.example"), "test")
     assert Ticket.get().customer is None
     store.close()
     extended = tmp_path / "more.toml"
     extended.write_text((tmp_path / "config.toml").read_text() + '\n[[customers]]\nname = "NewCo"\ndomains = ["newco.example"]\n')
-    reopened = Store.open(tmp_path / "tickets.db", load_config(extended), clock)
+    reopened = Store.open(database, load_config(extended), clock)
     assert Ticket.get().customer.name == "NewCo"
     reopened.close()
 
@@ -164,7 +169,7 @@ def test_search_finds_words_in_messages_requesters_and_customers(store, mail):
 
 
 def test_notes_and_drafts(store, ticket_id):
-    store.add_note(ticket_id, "Customer is on 5.1, known bug")
+    usecases.note(store, ticket_id, "Customer is on 5.1, known bug")
     assert store.events(ticket_id)[-1].data == {"text": "Customer is on 5.1, known bug"}
     store.save_draft(ticket_id, "Hi Alice,\n\nWe")
     assert store.draft(ticket_id) == "Hi Alice,\n\nWe"
@@ -177,7 +182,7 @@ def test_notes_and_drafts(store, ticket_id):
 def test_a_reply_keeps_everyone_the_customer_copied(store, mail):
     raw = mail(to="support@example.com, Bob <bob@acme.example>", Cc="carol@acme.example, Support <support@example.com>")
     Ingestor(store).ingest(raw, "t")
-    entry = store.queue_reply(1, "On it.")
+    [entry] = usecases.reply(store, 1, "On it.").outbox
     assert (entry.to_addrs, entry.cc_addrs) == (["alice@acme.example"], ["bob@acme.example", "carol@acme.example"])
 
 
@@ -206,12 +211,12 @@ def test_due_times_kept_for_the_first_screen_match_the_clock(demo_store):
     assert [v.id for v in first] == [v.id for v in demo_store.views() if next_due(v.sla)][:5]
 
 
-def test_due_times_are_computed_again_when_the_sla_settings_change(tmp_path, store, mail, clock):
+def test_due_times_are_computed_again_when_the_sla_settings_change(tmp_path, database, store, mail, clock):
     Ingestor(store).ingest(mail(sender="eve@elite.example"), "t")
     assert Ticket.get().next_due_at == NOW + timedelta(hours=4)  # elite: 4h response
     store.close()
     slower = tmp_path / "slower.toml"
     slower.write_text((tmp_path / "config.toml").read_text().replace('response = "4h"', 'response = "6h"'))
-    reopened = Store.open(tmp_path / "tickets.db", load_config(slower), clock)
+    reopened = Store.open(database, load_config(slower), clock)
     assert Ticket.get().next_due_at == NOW + timedelta(hours=6)
     reopened.close()
