@@ -22,16 +22,28 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from frontdesk.storage import outbox
+from frontdesk.storage import files, outbox
 from frontdesk.storage.clock import Clock
-from frontdesk.storage.config import ENV_VAR, Config, ConfigError, ServerConfig, default_config_path, load_config
+from frontdesk.storage.config import (
+    ENV_VAR,
+    Config,
+    ConfigError,
+    ServerConfig,
+    default_config_path,
+    load_config,
+    unix_user,
+)
+from frontdesk.storage.database import database_target, default_database_path, describe, is_url, shared_group
+from frontdesk.storage.files import make_folder, write_private
+from frontdesk.storage.lease import Lease, keeping
 from frontdesk.storage.migrations import SCHEMA_VERSION, schema_version
-from frontdesk.storage.store import Store, StoreError, default_database_path
+from frontdesk.storage.store import Store, StoreError
 from frontdesk.storage.views import iso
 
 from .credentials import CredentialError, Secret, describe_source, resolve_secret, store_password
 from .notify import WebhookError, check_url, webhook_url
 from .smtp_send import MailError, SendReport, connect_imap, connect_smtp, send_outbox
+from .worker import describe_holder, wait_for_lease
 
 Handler = Callable[["CliContext"], int]
 CAPABILITIES = ("IDLE", "UIDPLUS", "CONDSTORE")
@@ -102,7 +114,14 @@ def cmd_outbox_list(ctx: CliContext) -> int:
 
 
 def cmd_outbox_send(ctx: CliContext) -> int:
-    return print_report(ctx, send_outbox(ctx.store))
+    """Only the process holding the mailbox lease sends: when another one does, say so instead."""
+    lease = Lease(ctx.store)
+    holder = wait_for_lease(lease)
+    if holder is not None:
+        ctx.out.print(Text(f"The outbox is sent by {describe_holder(holder)}; what is due goes out from there."))
+        return 0
+    with keeping(lease):
+        return print_report(ctx, send_outbox(ctx.store))
 
 
 def print_report(ctx: CliContext, report: SendReport) -> int:
@@ -144,7 +163,7 @@ def cmd_doctor(ctx: CliContext) -> int:
     failed = False
     for check in doctor_checks(ctx):
         failed |= check.status == "FAIL"
-        style = {"ok": "green", "FAIL": "bold red", "skip": "dim"}[check.status]
+        style = {"ok": "green", "FAIL": "bold red", "skip": "dim", "from": "cyan"}[check.status]
         ctx.out.print(Text.assemble((f"{check.status:<5}", style), f"{check.name:<18}", check.detail))
     return 1 if failed else 0
 
@@ -156,7 +175,11 @@ def doctor_checks(ctx: CliContext) -> Iterator[Check]:
         yield Check("FAIL", "config", f"{error}: fix it, or write a new one with `frontdesk init --force`")
         return  # everything else depends on it
     yield _config_check(config)
-    database = _database_check(ctx)
+    yield from _origin_checks(config)
+    target = database_target(ctx.args.db, config)
+    if not is_url(target):
+        yield _permissions_check(Path(target), shared_group(target, config))
+    database = _database_check(ctx, target)
     yield database
     yield _outbox_check(ctx, database)
     yield _timezone_check(config, ctx.clock)
@@ -170,15 +193,86 @@ def doctor_checks(ctx: CliContext) -> Iterator[Check]:
 
 
 def _config_check(config: Config) -> Check:
-    if config.path is None:
+    if not config.layers:
         return Check("FAIL", "config", f"no config file at {default_config_path()}: run `frontdesk init`")
+    files = "; ".join(str(layer) for layer in config.layers)
     if not config.support.address:
-        return Check("FAIL", "config", f"{config.path}: no address under [support]")
-    return Check("ok", "config", f"{config.path} (support address {config.support.address})")
+        return Check("FAIL", "config", f"{files}: no address under [support]")
+    return Check("ok", "config", f"{files} (support address {config.support.address})")
 
 
-def _database_check(ctx: CliContext) -> Check:
-    path = Path(ctx.args.db or default_database_path())
+def _origin_checks(config: Config) -> Iterator[Check]:
+    """The main settings and the file each came from ("from" lines: information, never a failure)."""
+    for key, value in (
+        ("support.address", config.support.address),
+        ("imap.host", config.imap and config.imap.host),
+        ("smtp.host", config.smtp and config.smtp.host),
+        ("database.url", config.database.url),
+        ("database.path", config.database.path),
+        ("database.group", config.database.group),
+    ):
+        if value:
+            yield Check("from", key, f"{value} ({config.source(key)})")
+    for key, entries in (("customers", config.customers), ("owners", config.owners)):
+        if entries:
+            yield Check("from", key, f"{len(entries)} ({config.source(key)})")
+    yield _me_check(config)
+
+
+def _me_check(config: Config) -> Check:
+    me = config.me
+    if me is None:
+        where = config.path or default_config_path()
+        login = unix_user(os.environ) or "LOGIN"
+        return Check(
+            "FAIL", "me",
+            f'nobody: add [me] with name = "Your Name" and email = "you@example.com" to {where}, '
+            f'or unix_user = "{login}" to your [[owners]] entry',
+        )
+    if "me.name" in config.origins:
+        how = config.source("me")
+    elif any(owner.unix_user and owner.name == me.name for owner in config.owners):
+        how = f"[[owners]] entry with unix_user = {unix_user(os.environ)!r}, {config.source('owners')}"
+    else:
+        how = f"[support] rep_name, {config.source('support.rep_name')}"
+    return Check("from", "me", f"{me} ({how})")
+
+
+def _permissions_check(path: Path, group: str | None) -> Check:
+    """Who may read the SQLite file and its companions: the rep alone, or the team's group."""
+    name = "db permissions"
+    try:
+        sharing = files.sharing_for(path.parent, group)
+    except files.FileAccessError as error:
+        return Check("FAIL", name, str(error))
+    if not path.exists():
+        return Check("skip", name, f"no database yet: it will be made {files.mode_text(sharing.file_mode)} for {sharing.who}")
+    folder_checked = sharing.gid is not None or path.parent == default_database_path().parent
+    found = [files.problem(f, sharing) for f in (path, *files.companions(path))]
+    if folder_checked:
+        found.append(files.problem(path.parent, sharing, folder=True))
+    problems = [p for p in found if p is not None]
+    if problems:
+        first = problems[0]
+        why = "other users can read customer mail" if first.wider else "the others in the group can't use it"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return Check(
+            "FAIL", name,
+            f"{first.describe()}{more}: {why}; fix: `{first.command()}` (frontdesk does it itself when the owner opens it)",
+        )
+    if not os.access(path, os.R_OK | os.W_OK):
+        return Check("FAIL", name, files.cannot_write(path, sharing))
+    return Check("ok", name, f"{files.mode_text(path.stat().st_mode)}: readable by {sharing.who} only")
+
+
+def _database_check(ctx: CliContext, target: str | Path) -> Check:
+    if is_url(target):
+        try:
+            db = ctx.store.db
+        except StoreError as error:  # one line: the server, and what to check
+            return Check("FAIL", "database", str(error))
+        return Check("ok", "database", f"{describe(target)} (PostgreSQL, schema {schema_version(db)} of {SCHEMA_VERSION})")
+    path = Path(target)
     if not path.exists():
         return Check("skip", "database", f"none yet at {path} (the first import or sync makes it)")
     try:
@@ -302,8 +396,8 @@ def cmd_init(ctx: CliContext) -> int:
     # Staged beside the target and read back by the real loader: what gets written is valid.
     staged = target.with_name(target.name + ".new")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged.write_text(render_config(answers), encoding="utf-8")
+        make_folder(target.parent)  # 0700 when it has to be made
+        write_private(staged, render_config(answers))
         config = load_config(staged)
         status = _try_and_keep(ctx, config, answers)
         if status == 0:

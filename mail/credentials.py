@@ -22,7 +22,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends.chainer import ChainerBackend
 from keyring.errors import KeyringError
 
-from frontdesk.storage.config import ServerConfig
+from frontdesk.storage.config import DatabaseConfig, ServerConfig, url_without_password
 
 SERVICE = "frontdesk"
 KEYRING_TIMEOUT = 5.0  # a locked keyring may wait forever on a prompt nobody sees
@@ -67,6 +67,26 @@ def resolve_secret(server: ServerConfig, account_label: str) -> Secret:
             f"run `frontdesk init`, or `keyring set {SERVICE} {username}`"
         )
     return Secret("password", password)
+
+
+def database_password(database: DatabaseConfig, url: str) -> str | None:
+    """The PostgreSQL password: from [database] password_command, else the keyring entry (service
+    "frontdesk", user "database:" + the URL without password), else None: psycopg then reads
+    PGPASSWORD or ~/.pgpass itself. A keyring that is missing, locked or plaintext-only counts as
+    none. Never printed, never logged."""
+    if url_without_password(url) != url:
+        return None  # given in a --db URL: psycopg uses that one
+    if database.password_command:
+        return run_command(database.password_command, "database password_command")
+    try:
+        return _bounded(lambda: _usable_backend().get_password(SERVICE, database_keyring_user(url)))
+    except CredentialError:
+        return None
+
+
+def database_keyring_user(url: str) -> str:
+    """The keyring user name under which the password of a database URL is kept."""
+    return "database:" + url_without_password(url)
 
 
 def store_password(server: ServerConfig, password: str) -> None:

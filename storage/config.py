@@ -1,9 +1,9 @@
-"""Loading and validating frontdesk's one TOML configuration file.
+"""Loading and validating frontdesk's TOML configuration: the user's file, laid over the system one.
 
-Where the file is: the path given (``--config``), else ``$FRONTDESK_CONFIG`` (empty counts as
-unset), else ``config.toml`` in the user config directory (platformdirs). A missing file at the
-default location means "all defaults" (frontdesk works unconfigured); a missing file that was
-named explicitly is an error. Every problem raises ConfigError, whose text is one line:
+Where the user's file is: the path given (``--config``), else ``$FRONTDESK_CONFIG`` (empty counts as
+unset), else ``config.toml`` in the user config directory (platformdirs). The system file (see
+"Layers" below) is read first. A missing file at a default location means "nothing from there"
+(frontdesk works unconfigured); a missing file that was named explicitly is an error. Every problem raises ConfigError, whose text is one line:
 ``FILE: KEY: problem (expected …)``.
 
 Decisions users can rely on:
@@ -32,12 +32,30 @@ Decisions users can rely on:
   default true.
 - ``[notify]``: ``slack_webhook`` (an https URL; the URL itself is a credential, so prefer
   ``slack_webhook_command``, which prints the URL) — one or the other, not both.
+- ``[me]`` (``name`` required, ``email``): who is using frontdesk. Without it, the ``[[owners]]``
+  entry whose ``unix_user`` is the current Unix user ($USER, else $LOGNAME, else the password
+  database); else ``[support] rep_name``/``rep_email`` when a file sets them; else nobody
+  (``Config.me`` is None, and the inbox says how to set it).
+- ``[database]``: ``url`` (``postgresql://user@host:port/db``; a password in it is refused: use
+  ``password_command`` or the keyring) or ``path`` (an absolute path to a SQLite file), not both;
+  ``group`` (with ``path``: the Unix group of a support host shared by several reps; it must
+  exist); ``password_command`` (with ``url``).
+
+Layers. Two files may be read: the system one (``$FRONTDESK_SYSTEM_CONFIG``, else
+``/etc/frontdesk/config.toml`` when it exists: the team's mailbox, SLA, customers, owners and
+database), then the user's one found as above (what is personal: ``[me]``, theme, keys). Tables are
+merged key by key and the later layer wins; an array (``[[customers]]``, ``[[owners]]``,
+``workdays``…) set by the later layer replaces the earlier one whole. In ``[database]``, a later
+``url`` also drops an earlier ``path`` and ``group``, and a later ``path`` an earlier ``url`` and
+``password_command``. ``Config.origins`` names the file each value came from, by dotted key
+(``imap.host``, ``customers``); an error names the file its key came from.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import getpass
 import json
 import math
 import os
@@ -51,7 +69,7 @@ from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import platformdirs
@@ -59,6 +77,8 @@ import platformdirs
 from .sla import DEFAULT_POLICY, BusinessCalendar, Duration, Policy, Targets, parse_duration
 
 ENV_VAR = "FRONTDESK_CONFIG"
+SYSTEM_ENV_VAR = "FRONTDESK_SYSTEM_CONFIG"
+SYSTEM_CONFIG_PATH = Path("/etc/frontdesk/config.toml")  # tests point it elsewhere
 
 Security = Literal["tls", "starttls", "none"]
 Auth = Literal["password", "oauth2"]
@@ -118,6 +138,39 @@ class OwnerConfig:
     email: str
     team: str | None = None
     areas: tuple[str, ...] = ()
+    unix_user: str | None = None  # the login of this owner on the support host: then they are "me"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who is using frontdesk: the actor of what they do, "me" in the Mine view."""
+
+    name: str
+    email: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """[database]: at most one of url (PostgreSQL) and path (SQLite); None of both: the default file."""
+
+    url: str | None = None
+    path: Path | None = None
+    group: str | None = None  # with path: the Unix group sharing the file on one host
+    password_command: str | None = None  # with url
+
+
+@dataclass(frozen=True)
+class ConfigLayer:
+    """One file read: kind is "system", "user" or "--config" (a user file named on the command line)."""
+
+    path: Path
+    kind: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} file {self.path}"
 
 
 @dataclass(frozen=True)
@@ -142,7 +195,7 @@ class SlaConfig:
 
 @dataclass(frozen=True)
 class Config:
-    path: Path | None  # the file read; None when running on defaults
+    path: Path | None  # the user's file read (--config, $FRONTDESK_CONFIG or the default); None: none
     support: SupportConfig
     imap: ServerConfig | None
     smtp: ServerConfig | None
@@ -152,6 +205,21 @@ class Config:
     owners: tuple[OwnerConfig, ...]
     notify: NotifyConfig
     alerts: AlertsConfig = AlertsConfig()
+    me: Person | None = None
+    database: DatabaseConfig = DatabaseConfig()
+    layers: tuple[ConfigLayer, ...] = ()  # the files read, system first
+    origins: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
+
+    def source(self, key: str) -> str:
+        """Where the value at a dotted key (or the table it names) came from, in words for doctor:
+        "system file /etc/frontdesk/config.toml", "user file …", "--config file …" or "default"."""
+        found = self.origins.get(key)
+        if found is None:
+            inside = [path for name, path in self.origins.items() if name.startswith((f"{key}.", f"{key}["))]
+            order = [layer.path for layer in self.layers]
+            found = max(inside, key=order.index, default=None)
+        layer = next((layer for layer in self.layers if layer.path == found), None)
+        return "default" if layer is None else str(layer)
 
     def customer_for_email(self, email: str) -> CustomerConfig | None:
         """The customer whose domain is the address's domain or a parent of it (most specific)."""
@@ -193,20 +261,52 @@ def default_config(*, environ: Mapping[str, str] = os.environ) -> Config:
 
 
 def load_config(
-    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] = os.environ
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    system: bool = True,
 ) -> Config:
-    """Read and validate the configuration; ConfigError tells what to fix."""
+    """Read, merge and validate the system and user files; ConfigError tells what to fix.
+
+    system=False reads the user file alone (the demo, which must not pick up a team's settings)."""
+    wanted: list[tuple[Path, str, str | None]] = []  # (file, kind, how it was named; None: by default)
+    if system:
+        wanted += _locate_system(environ)
     chosen, origin = _locate(path, environ)
+    wanted.append((chosen, "--config" if path is not None else "user", origin))
+    read: list[tuple[ConfigLayer, dict[str, Any]]] = []
+    for file, kind, named in wanted:
+        try:
+            raw = _read_toml(file)
+        except FileNotFoundError:
+            if named is None:  # nobody asked for this file: it is simply not there
+                continue
+            raise ConfigError(file, f"config file not found{named}") from None
+        try:
+            _reject_secrets(raw)
+        except _Invalid as err:
+            raise ConfigError(file, err.message, err.key) from None
+        read.append((ConfigLayer(file, kind), raw))
+    if not read:
+        return default_config(environ=environ)
+    merged, origins, touched = _merge_layers(read)
+    layers = tuple(layer for layer, _ in read)
     try:
-        raw = _read_toml(chosen)
-    except FileNotFoundError:
-        if origin is None:  # nobody asked for this file: run on defaults
-            return default_config(environ=environ)
-        raise ConfigError(chosen, f"config file not found{origin}") from None
-    try:
-        return _build(raw, chosen, environ)
+        user = next((layer.path for layer in layers if layer.kind != "system"), None)
+        return _build(merged, user, environ, layers=layers, origins=origins)
     except _Invalid as err:
-        raise ConfigError(chosen, err.message, err.key) from None
+        raise ConfigError(_file_of(err.key, origins, touched, layers[-1].path), err.message, err.key) from None
+
+
+def default_system_config_path() -> Path:
+    return SYSTEM_CONFIG_PATH
+
+
+def _locate_system(environ: Mapping[str, str]) -> list[tuple[Path, str, str | None]]:
+    if environ.get(SYSTEM_ENV_VAR):
+        return [(Path(environ[SYSTEM_ENV_VAR]).expanduser(), "system", f" (named by ${SYSTEM_ENV_VAR})")]
+    default = default_system_config_path()
+    return [(default, "system", None)] if default.exists() else []
 
 
 def _locate(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> tuple[Path, str | None]:
@@ -237,6 +337,86 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(path, f"invalid TOML: {err}") from None
+
+
+# --- merging the layers -------------------------------------------------------------------------
+
+# In [database], a later layer choosing a backend drops what only the other backend uses.
+_DROPPED_BY = {"database": {"url": ("path", "group"), "path": ("url", "password_command")}}
+
+
+def _merge_layers(
+    read: Iterable[tuple[ConfigLayer, Mapping[str, Any]]],
+) -> tuple[dict[str, Any], dict[str, Path], dict[str, Path]]:
+    """(merged document, file of each value by dotted key, last file to touch each table)."""
+    merged: dict[str, Any] = {}
+    origins: dict[str, Path] = {}
+    touched: dict[str, Path] = {}
+    for layer, raw in read:
+        _merge(merged, raw, "", layer.path, origins, touched)
+    return merged, origins, touched
+
+
+def _merge(
+    into: dict[str, Any], layer: Mapping[str, Any], key: str, file: Path,
+    origins: dict[str, Path], touched: dict[str, Path],
+) -> None:
+    for name in layer:
+        for dropped in _DROPPED_BY.get(key, {}).get(name, ()):
+            if dropped not in layer and dropped in into:
+                del into[dropped]
+                _forget(_join(key, dropped), origins)
+    for name, value in layer.items():
+        at = _join(key, name)
+        if isinstance(value, dict) and isinstance(into.get(name), dict):
+            into[name] = dict(into[name])  # never change a layer's own table
+            touched[at] = file
+            _merge(into[name], value, at, file, origins, touched)
+            continue
+        _forget(at, origins)
+        into[name] = value
+        _record(value, at, file, origins, touched)
+
+
+def _record(value: Any, key: str, file: Path, origins: dict[str, Path], touched: dict[str, Path]) -> None:
+    """Leaves and arrays get an origin; tables are walked (and remembered as touched)."""
+    if isinstance(value, dict):
+        touched[key] = file
+        for name, child in value.items():
+            _record(child, _join(key, name), file, origins, touched)
+    else:
+        origins[key] = file
+
+
+def _forget(key: str, origins: dict[str, Path]) -> None:
+    for name in [n for n in origins if n == key or n.startswith((f"{key}.", f"{key}["))]:
+        del origins[name]
+
+
+def _file_of(key: str, origins: Mapping[str, Path], touched: Mapping[str, Path], last: Path) -> Path:
+    """The file an error at `key` belongs to: the one that set the key, or its nearest table."""
+    while key:
+        found = origins.get(key) or touched.get(key)
+        if found is not None:
+            return found
+        key = _parent_key(key)
+    return last
+
+
+def _parent_key(key: str) -> str:
+    """`a.b."c.d"[2]` -> `a.b."c.d"` -> `a.b` -> `a` -> ``: cut at the last separator outside quotes."""
+    cut, quoted, i = 0, False, 0
+    while i < len(key):
+        char = key[i]
+        if quoted and char == "\\":
+            i += 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in ".[":
+            cut = i
+        i += 1
+    return key[:cut]
 
 
 # --- validation machinery -----------------------------------------------------------------------
@@ -497,7 +677,7 @@ def _domain_of(email: str) -> str:
 # --- sections -----------------------------------------------------------------------------------
 
 
-def _record(cls: Callable[..., T], schema: Mapping[str, Convert], required: Collection[str] = ()) -> Convert:
+def _table_record(cls: Callable[..., T], schema: Mapping[str, Convert], required: Collection[str] = ()) -> Convert:
     """A table read straight into a dataclass whose defaults fill what the table leaves out."""
     return lambda value, key: cls(**_read_table(value, key, schema, required))
 
@@ -511,10 +691,41 @@ _SUPPORT_KEYS: dict[str, Convert] = {
 }
 
 
-def _support(value: Any, key: str, environ: Mapping[str, str]) -> SupportConfig:
+def _support(value: Any, key: str, environ: Mapping[str, str], me: Person | None) -> SupportConfig:
     given = _read_table(value, key, _SUPPORT_KEYS)
+    if me is not None:  # the rep signing replies and owning "Mine" is whoever "me" is
+        given.setdefault("rep_name", me.name)
+        if me.email:
+            given.setdefault("rep_email", me.email)
     given.setdefault("rep_name", environ.get("USER") or environ.get("USERNAME") or "frontdesk")
     return SupportConfig(**given)
+
+
+def unix_user(environ: Mapping[str, str]) -> str | None:
+    """The current login: $USER, else $LOGNAME, else the password database."""
+    if name := environ.get("USER") or environ.get("LOGNAME"):
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (a container's arbitrary uid)
+        return None
+
+
+def _whoami(given: Mapping[str, Any], owners: tuple[OwnerConfig, ...], environ: Mapping[str, str]) -> Person | None:
+    """[me]; else the owner whose unix_user is the current login; else [support] rep_name/rep_email."""
+    if "me" in given:
+        return given["me"]
+    if any(owner.unix_user for owner in owners):
+        login = unix_user(environ)
+        for owner in owners:
+            if owner.unix_user is not None and owner.unix_user == login:
+                return Person(owner.name, owner.email)
+    support = given.get("support", {})
+    name, email = support.get("rep_name"), support.get("rep_email")
+    if name is None and email is not None:
+        owner = next((o for o in owners if o.email == email), None)
+        name = owner.name if owner is not None else email
+    return Person(name, email) if name is not None else None
 
 
 _SERVER_KEYS: dict[str, Convert] = {
@@ -629,7 +840,7 @@ _CUSTOMER_KEYS: dict[str, Convert] = {
     "account_executive": _text,
 }
 _customer_list = _list_of(
-    _record(CustomerConfig, _CUSTOMER_KEYS, required=("name",)), "an array of tables ([[customers]])"
+    _table_record(CustomerConfig, _CUSTOMER_KEYS, required=("name",)), "an array of tables ([[customers]])"
 )
 
 
@@ -646,16 +857,100 @@ _OWNER_KEYS: dict[str, Convert] = {
     "email": _email,
     "team": _text,
     "areas": _list_of(_lower, 'a list of strings such as ["kubernetes", "helm"]'),
+    "unix_user": _text,
 }
 _owner_list = _list_of(
-    _record(OwnerConfig, _OWNER_KEYS, required=("name", "email")), "an array of tables ([[owners]])"
+    _table_record(OwnerConfig, _OWNER_KEYS, required=("name", "email")), "an array of tables ([[owners]])"
 )
 
 
 def _owners(value: Any, key: str) -> tuple[OwnerConfig, ...]:
     owners = _owner_list(value, key)
-    _require_unique(((f"{k}.email", o.email) for k, o in _indexed(key, owners)), "owner email")
+    items = list(_indexed(key, owners))
+    _require_unique(((f"{k}.email", o.email) for k, o in items), "owner email")
+    _require_unique(((f"{k}.unix_user", o.unix_user) for k, o in items if o.unix_user), "unix_user")
     return owners
+
+
+_ME_KEYS: dict[str, Convert] = {"name": _text, "email": _email}
+
+
+def _me(value: Any, key: str) -> Person:
+    return Person(**_read_table(value, key, _ME_KEYS, required=("name",)))
+
+
+_POSTGRES_URL = re.compile(r"(?i)^postgres(ql)?://")
+_URL_EXAMPLE = "a URL such as postgresql://frontdesk@db.example.com:5432/frontdesk"
+
+
+def url_without_password(url: str) -> str:
+    """The URL as it may be shown or used as a keyring name: any password taken out."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=user + host))
+
+
+def _database_url(value: Any, key: str) -> str:
+    url = _text(value, key)
+    # Never echoed: the URL may hold the very password that must not be in the file.
+    if not _POSTGRES_URL.match(url):
+        raise _Invalid(key, f"not a PostgreSQL URL (expected {_URL_EXAMPLE})")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise _Invalid(key, f"invalid URL (expected {_URL_EXAMPLE})") from None
+    if parts.password is not None or any(name.lower() == "password" for name, _ in parse_qsl(parts.query)):
+        raise _Invalid(
+            key,
+            "a password in the URL is not allowed: secrets never go in the config file; "
+            "set [database] password_command, or keep the password in the system keyring",
+        )
+    if not parts.path.strip("/"):
+        raise _Invalid(key, f"no database name in the URL (expected {_URL_EXAMPLE})")
+    return url
+
+
+def _absolute_path(value: Any, key: str) -> Path:
+    path = Path(_text(value, key)).expanduser()
+    if not path.is_absolute():
+        raise _Invalid(key, f"not an absolute path: {_short(str(path))} (expected one such as /srv/frontdesk/tickets.db)")
+    return path
+
+
+def _unix_group(value: Any, key: str) -> str:
+    name = _text(value, key)
+    try:
+        import grp
+
+        grp.getgrnam(name)
+    except ImportError:  # no Unix groups on this system
+        raise _Invalid(key, "Unix groups are not available on this system (leave the key out)") from None
+    except KeyError:
+        raise _Invalid(key, f"unknown group {_short(name)} (expected a group of this machine: `sudo groupadd {name}`)") from None
+    return name
+
+
+_DATABASE_KEYS: dict[str, Convert] = {
+    "url": _database_url,
+    "path": _absolute_path,
+    "group": _unix_group,
+    "password_command": _text,
+}
+
+
+def _database(value: Any, key: str) -> DatabaseConfig:
+    given = _read_table(value, key, _DATABASE_KEYS)
+    if "url" in given and "path" in given:
+        raise _Invalid(key, "both url and path are set (expected one of them: url for PostgreSQL, path for a SQLite file)")
+    if "group" in given and "path" not in given:
+        raise _Invalid(f"{key}.group", "only used with path (a SQLite file shared by a group on one host)")
+    if "password_command" in given and "path" in given:
+        raise _Invalid(f"{key}.password_command", "only used with url (a PostgreSQL server): remove it")
+    return DatabaseConfig(**given)
 
 
 _NOTIFY_KEYS: dict[str, Convert] = {"slack_webhook": _https_url, "slack_webhook_command": _text}
@@ -681,7 +976,9 @@ _SECTIONS: dict[str, Convert] = {
     "customers": _customers,
     "owners": _owners,
     "notify": _notify,
-    "alerts": _record(AlertsConfig, _ALERT_KEYS),
+    "alerts": _table_record(AlertsConfig, _ALERT_KEYS),
+    "me": _me,
+    "database": _database,
 }
 
 _SECRET_NAMES = frozenset({"password", "pass", "passwd", "secret", "token"})
@@ -716,10 +1013,20 @@ def _with_username(server: ServerConfig | None, address: str | None) -> ServerCo
     return replace(server, username=address)
 
 
-def _build(raw: Mapping[str, Any], path: Path | None, environ: Mapping[str, str]) -> Config:
+def _build(
+    raw: Mapping[str, Any],
+    path: Path | None,
+    environ: Mapping[str, str],
+    *,
+    layers: tuple[ConfigLayer, ...] = (),
+    origins: Mapping[str, Path] | None = None,
+) -> Config:
     _reject_secrets(raw)
     given = _read_table(raw, "", _SECTIONS)
-    support = _support(given.get("support", {}), "support", environ)
+    owners: tuple[OwnerConfig, ...] = given.get("owners", ())
+    support_table = _read_table(given.get("support", {}), "support", _SUPPORT_KEYS)
+    me = _whoami({**given, "support": support_table}, owners, environ)
+    support = _support(given.get("support", {}), "support", environ, me)
     sla: SlaConfig = given.get("sla", SlaConfig())
     customers: tuple[CustomerConfig, ...] = given.get("customers", ())
     for key, customer in _indexed("customers", customers):
@@ -733,7 +1040,11 @@ def _build(raw: Mapping[str, Any], path: Path | None, environ: Mapping[str, str]
         calendar=given.get("business_hours", BusinessCalendar()),
         sla=sla,
         customers=customers,
-        owners=given.get("owners", ()),
+        owners=owners,
         notify=given.get("notify", NotifyConfig()),
         alerts=given.get("alerts", AlertsConfig()),
+        me=me,
+        database=given.get("database", DatabaseConfig()),
+        layers=layers,
+        origins=MappingProxyType(dict(origins or {})),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import grp
+import os
 from datetime import date, time
 from pathlib import Path
 from textwrap import dedent
@@ -15,6 +17,8 @@ from frontdesk.storage.config import (
     Config,
     ConfigError,
     CustomerConfig,
+    DatabaseConfig,
+    Person,
     default_config,
     default_config_path,
     load_config,
@@ -130,7 +134,7 @@ def test_full_example_names_every_key() -> None:
         config_module._SECTIONS, config_module._SUPPORT_KEYS, config_module._IMAP_KEYS,
         config_module._CALENDAR_KEYS, config_module._SLA_KEYS, config_module._POLICY_KEYS,
         config_module._TARGET_KEYS, config_module._CUSTOMER_KEYS, config_module._OWNER_KEYS,
-        config_module._NOTIFY_KEYS,
+        config_module._NOTIFY_KEYS, config_module._ME_KEYS, config_module._DATABASE_KEYS,
     ]
     missing = {key for schema in schemas for key in schema if key not in text}
     assert not missing
@@ -322,7 +326,7 @@ ERRORS = [
     (
         '[imapp]\nhost = "x"',
         "imapp: unknown key (did you mean 'imap'? allowed keys: "
-        "support, imap, smtp, business_hours, sla, customers, owners, notify, alerts)",
+        "support, imap, smtp, business_hours, sla, customers, owners, notify, alerts, me, database)",
     ),
     ('[imap]\nport = 993', "imap.host: required key is missing"),
     (
@@ -491,3 +495,259 @@ def test_a_policy_may_be_called_secret(tmp_path: Path) -> None:
 def test_error_text_stays_on_one_line(tmp_path: Path) -> None:
     message = error(tmp_path, '[support]\naddress = "a\\nb@example.com"')
     assert message.startswith("support.address: invalid email address 'a\\nb@example.com'")
+
+
+# --- layers: the system file, then the user's -------------------------------------------------
+
+SYSTEM_TOML = """
+[support]
+address = "support@example.com"
+display_name = "Team Support"
+
+[imap]
+host = "imap.example.com"
+security = "starttls"
+
+[database]
+path = "/srv/frontdesk/tickets.db"
+
+[[customers]]
+name = "Elite Co"
+domains = ["elite.example"]
+
+[[owners]]
+name = "Sam Ortiz"
+email = "sam@example.com"
+unix_user = "sam"
+
+[[owners]]
+name = "Bob Example"
+email = "bob@example.com"
+"""
+
+
+def layered(tmp_path: Path, system: str, user: str, environ: dict[str, str] | None = None) -> Config:
+    system_path = write(tmp_path, system, "system.toml")
+    user_path = write(tmp_path, user, "user.toml")
+    return load_config(user_path, environ={config_module.SYSTEM_ENV_VAR: str(system_path), **(environ or {})})
+
+
+def test_the_user_file_is_laid_over_the_system_file(tmp_path: Path) -> None:
+    config = layered(
+        tmp_path,
+        SYSTEM_TOML,
+        """
+        [me]
+        name = "Dana Rep"
+        [imap]
+        port = 1993
+        [[customers]]
+        name = "Acme"
+        """,
+    )
+    assert config.support.address == "support@example.com"  # from the system file
+    assert config.imap is not None and (config.imap.host, config.imap.port) == ("imap.example.com", 1993)
+    assert config.imap.security == "starttls"  # the table is merged key by key
+    assert [c.name for c in config.customers] == ["Acme"]  # an array is replaced whole
+    assert [o.name for o in config.owners] == ["Sam Ortiz", "Bob Example"]
+    assert config.database.path == Path("/srv/frontdesk/tickets.db")
+    assert config.me is not None and config.me.name == "Dana Rep"
+    assert config.path == tmp_path / "user.toml"
+    assert [(layer.kind, layer.path.name) for layer in config.layers] == [("system", "system.toml"), ("--config", "user.toml")]
+
+
+def test_origins_name_the_file_of_each_value(tmp_path: Path) -> None:
+    config = layered(tmp_path, SYSTEM_TOML, '[me]\nname = "Dana Rep"\n[imap]\nport = 1993\n')
+    system, user = tmp_path / "system.toml", tmp_path / "user.toml"
+    assert config.origins["imap.host"] == system and config.origins["imap.port"] == user
+    assert config.origins["database.path"] == system and config.origins["me.name"] == user
+    assert config.origins["owners"] == system and "owners[0].name" not in config.origins
+    assert "imap.folder" not in config.origins  # a default
+    assert config.source("imap.host") == f"system file {system}"
+    assert config.source("me") == f"--config file {user}"
+    assert config.source("imap") == f"--config file {user}"  # the last file to set something in it
+    assert config.source("smtp.host") == "default"
+
+
+def test_the_user_file_found_by_default_is_called_the_user_file(tmp_path: Path, no_default_file: Path) -> None:
+    no_default_file.parent.mkdir()
+    no_default_file.write_text('[me]\nname = "Dana Rep"\n', encoding="utf-8")
+    config = load_config(None, environ={})
+    assert config.source("me.name") == f"user file {no_default_file}"
+
+
+def test_without_a_user_file_the_system_file_alone_is_read(tmp_path: Path, no_default_file: Path) -> None:
+    system = write(tmp_path, SYSTEM_TOML, "system.toml")
+    config = load_config(None, environ={config_module.SYSTEM_ENV_VAR: str(system)})
+    assert config.path is None  # no file of the user's
+    assert config.support.display_name == "Team Support"
+    assert [layer.kind for layer in config.layers] == ["system"]
+
+
+def test_the_default_system_file_is_read_when_it_exists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    system = write(tmp_path, '[support]\ndisplay_name = "From /etc"\n', "system.toml")
+    monkeypatch.setattr(config_module, "SYSTEM_CONFIG_PATH", system)
+    user = write(tmp_path, "", "user.toml")
+    assert load_config(user, environ={}).support.display_name == "From /etc"
+    assert load_config(user, environ={}, system=False).support.display_name == "Support"
+    assert config_module.default_system_config_path() == system
+
+
+def test_an_empty_system_variable_means_the_default_location(tmp_path: Path) -> None:
+    user = write(tmp_path, "", "user.toml")
+    config = load_config(user, environ={config_module.SYSTEM_ENV_VAR: ""})
+    assert [layer.kind for layer in config.layers] == ["--config"]  # the default location: absent in tests
+
+
+def test_a_missing_system_file_named_by_the_variable_is_an_error(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, ""), environ={config_module.SYSTEM_ENV_VAR: str(missing)})
+    assert str(caught.value) == f"{missing}: config file not found (named by $FRONTDESK_SYSTEM_CONFIG)"
+
+
+def test_an_error_names_the_file_its_key_came_from(tmp_path: Path) -> None:
+    system = tmp_path / "system.toml"
+    with pytest.raises(ConfigError) as caught:
+        layered(tmp_path, '[imap]\nhost = "imap.example.com"\ntimeout = 0\n', '[imap]\nport = 1993\n')
+    assert str(caught.value) == f"{system}: imap.timeout: out of range: 0 (expected a number of seconds greater than 0)"
+    with pytest.raises(ConfigError) as caught:  # a required key missing: the file of its table
+        layered(tmp_path, "", "[smtp]\nport = 25\n")
+    assert str(caught.value) == f"{tmp_path / 'user.toml'}: smtp.host: required key is missing"
+    with pytest.raises(ConfigError) as caught:  # the customer names a policy the user's file lacks
+        layered(tmp_path, '[[customers]]\nname = "A"\npolicy = "gold"\n', '[support]\ndisplay_name = "x"\n')
+    assert str(caught.value).startswith(f"{system}: customers[0].policy: unknown policy 'gold'")
+    with pytest.raises(ConfigError) as caught:
+        layered(tmp_path, '[imap]\nhost = "x"\npassword = "hunter2"\n', "")
+    assert str(caught.value).startswith(f"{system}: imap.password: secrets never go in the config file")
+
+
+def test_a_later_database_choice_drops_the_other_backend(tmp_path: Path) -> None:
+    group = grp.getgrgid(os.getgid()).gr_name
+    system = f'[database]\npath = "/srv/frontdesk/tickets.db"\ngroup = "{group}"\n'
+    config = layered(tmp_path, system, '[database]\nurl = "postgresql://dana@db.example.com/frontdesk"\n')
+    assert config.database.url == "postgresql://dana@db.example.com/frontdesk"
+    assert config.database.path is None and config.database.group is None
+    assert "database.path" not in config.origins
+    config = layered(tmp_path, '[database]\nurl = "postgresql://db.example.com/fd"\npassword_command = "pass db"\n',
+                     '[database]\npath = "/home/dana/fd.db"\n')
+    assert config.database == DatabaseConfig(path=Path("/home/dana/fd.db"))
+
+
+# --- who "me" is --------------------------------------------------------------------------------
+
+
+def test_me_from_its_table(tmp_path: Path) -> None:
+    config = load(tmp_path, '[me]\nname = "Dana Rep"\nemail = "Dana@Example.com"\n', {"USER": "dana"})
+    assert config.me == Person("Dana Rep", "dana@example.com")
+    # what older code reads follows "me"
+    assert (config.support.rep_name, config.support.rep_email) == ("Dana Rep", "dana@example.com")
+
+
+def test_me_from_the_owner_with_my_unix_user(tmp_path: Path) -> None:
+    system = SYSTEM_TOML
+    assert layered(tmp_path, system, "", {"USER": "sam"}).me == Person("Sam Ortiz", "sam@example.com")
+    assert layered(tmp_path, system, "", {"LOGNAME": "sam"}).me == Person("Sam Ortiz", "sam@example.com")
+    assert layered(tmp_path, system, "", {"USER": "bob"}).me is None  # Bob's entry names no login
+    config = layered(tmp_path, system, '[me]\nname = "Samuel"\n', {"USER": "sam"})
+    assert config.me == Person("Samuel", None)  # [me] comes first
+
+
+def test_me_from_the_login_in_the_password_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config_module.getpass, "getuser", lambda: "sam")
+    assert layered(tmp_path, SYSTEM_TOML, "", {}).me == Person("Sam Ortiz", "sam@example.com")
+
+
+def test_me_from_the_old_rep_keys(tmp_path: Path) -> None:
+    config = load(tmp_path, '[support]\nrep_name = "Alex Rivera"\nrep_email = "alex@example.com"\n')
+    assert config.me == Person("Alex Rivera", "alex@example.com")
+    config = load(tmp_path, '[support]\nrep_email = "bob@example.com"\n[[owners]]\nname = "Bob"\nemail = "bob@example.com"\n')
+    assert config.me == Person("Bob", "bob@example.com")
+
+
+def test_nobody_is_me_when_nothing_says_who(tmp_path: Path) -> None:
+    config = load(tmp_path, '[support]\naddress = "support@example.com"\n', {"USER": "dana"})
+    assert config.me is None
+    assert config.support.rep_name == "dana"  # still there for the code that reads it
+
+
+def test_unix_users_are_unique(tmp_path: Path) -> None:
+    text = '[[owners]]\nname = "A"\nemail = "a@example.com"\nunix_user = "sam"\n' \
+           '[[owners]]\nname = "B"\nemail = "b@example.com"\nunix_user = "sam"\n'
+    assert error(tmp_path, text) == "owners[1].unix_user: duplicate unix_user 'sam' (already given at owners[0].unix_user)"
+
+
+def test_me_needs_a_name(tmp_path: Path) -> None:
+    assert error(tmp_path, '[me]\nemail = "dana@example.com"\n') == "me.name: required key is missing"
+    assert error(tmp_path, '[me]\nname = "D"\nmail = "d@example.com"\n') == (
+        "me.mail: unknown key (did you mean 'email'? allowed keys: name, email)"
+    )
+
+
+# --- [database] -------------------------------------------------------------------------------
+
+
+def test_database_section(tmp_path: Path) -> None:
+    assert load(tmp_path, "").database == DatabaseConfig()
+    config = load(tmp_path, '[database]\nurl = "postgresql://fd@db.example.com:5432/frontdesk"\npassword_command = "pass db"\n')
+    assert config.database == DatabaseConfig(url="postgresql://fd@db.example.com:5432/frontdesk", password_command="pass db")
+    group = grp.getgrgid(os.getgid()).gr_name
+    config = load(tmp_path, f'[database]\npath = "/srv/frontdesk/tickets.db"\ngroup = "{group}"\n')
+    assert config.database == DatabaseConfig(path=Path("/srv/frontdesk/tickets.db"), group=group)
+    assert load(tmp_path, '[database]\npath = "~/fd.db"\n').database.path == Path("~/fd.db").expanduser()
+
+
+DATABASE_ERRORS = [
+    (
+        '[database]\nurl = "postgresql://fd:hunter2@db.example.com/frontdesk"',
+        "database.url: a password in the URL is not allowed: secrets never go in the config file; "
+        "set [database] password_command, or keep the password in the system keyring",
+    ),
+    (
+        '[database]\nurl = "postgresql://fd@db.example.com/frontdesk?password=hunter2"',
+        "database.url: a password in the URL is not allowed: secrets never go in the config file; "
+        "set [database] password_command, or keep the password in the system keyring",
+    ),
+    (
+        '[database]\nurl = "mysql://fd@db.example.com/frontdesk"',
+        "database.url: not a PostgreSQL URL (expected a URL such as postgresql://frontdesk@db.example.com:5432/frontdesk)",
+    ),
+    (
+        '[database]\nurl = "postgresql://fd@db.example.com"',
+        "database.url: no database name in the URL "
+        "(expected a URL such as postgresql://frontdesk@db.example.com:5432/frontdesk)",
+    ),
+    (
+        '[database]\npath = "tickets.db"',
+        "database.path: not an absolute path: 'tickets.db' (expected one such as /srv/frontdesk/tickets.db)",
+    ),
+    (
+        '[database]\nurl = "postgresql://db.example.com/fd"\npath = "/srv/fd.db"',
+        "database: both url and path are set (expected one of them: url for PostgreSQL, path for a SQLite file)",
+    ),
+    (
+        '[database]\npath = "/srv/fd.db"\ngroup = "no-such-group-here"',
+        "database.group: unknown group 'no-such-group-here' "
+        "(expected a group of this machine: `sudo groupadd no-such-group-here`)",
+    ),
+    (
+        '[database]\nurl = "postgresql://db.example.com/fd"\ngroup = "root"',
+        "database.group: only used with path (a SQLite file shared by a group on one host)",
+    ),
+    (
+        '[database]\npath = "/srv/fd.db"\npassword_command = "pass db"',
+        "database.password_command: only used with url (a PostgreSQL server): remove it",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DATABASE_ERRORS, ids=[e[1].split(":")[1].strip()[:30] for e in DATABASE_ERRORS])
+def test_database_errors(tmp_path: Path, text: str, expected: str) -> None:
+    message = error(tmp_path, text)
+    assert message == expected
+    assert "hunter2" not in message
+
+
+def test_url_without_password() -> None:
+    assert config_module.url_without_password("postgresql://fd:pw@db.example.com:5432/x") == "postgresql://fd@db.example.com:5432/x"
+    assert config_module.url_without_password("postgresql://db.example.com/x") == "postgresql://db.example.com/x"

@@ -19,10 +19,11 @@ from frontdesk.mail.credentials import (
     CredentialError,
     Secret,
     check_transport,
+    database_password,
     resolve_secret,
     store_password,
 )
-from frontdesk.storage.config import ServerConfig
+from frontdesk.storage.config import DatabaseConfig, ServerConfig
 
 SECRET = "hunter2-do-not-print"
 # Prints SECRET without the command line holding it: the command is named in errors, the output never.
@@ -214,3 +215,33 @@ def test_the_secret_never_appears_in_a_repr_an_error_or_a_log(use_keyring, monke
 
     assert all(SECRET not in text for text in shown)
     assert SECRET not in caplog.text
+
+
+# --- the database's password --------------------------------------------------------------------
+
+DB_URL = "postgresql://fd@db.example.com:5432/frontdesk"
+
+
+def test_the_database_password_comes_from_its_command_first(use_keyring):
+    memory = use_keyring(MemoryKeyring())
+    memory.set_password("frontdesk", f"database:{DB_URL}", "from-the-keyring")
+    command = DatabaseConfig(url=DB_URL, password_command=f"printf {SECRET}")
+    assert database_password(command, DB_URL) == SECRET
+    assert database_password(DatabaseConfig(url=DB_URL), DB_URL) == "from-the-keyring"
+    assert credentials.database_keyring_user("postgresql://fd:pw@h/db") == "database:postgresql://fd@h/db"
+
+
+def test_without_a_keyring_the_database_password_is_left_to_psycopg(use_keyring):
+    use_keyring(keyring.backends.fail.Keyring())
+    assert database_password(DatabaseConfig(url=DB_URL), DB_URL) is None  # PGPASSWORD, ~/.pgpass
+    use_keyring(MemoryKeyring())
+    assert database_password(DatabaseConfig(url=DB_URL), DB_URL) is None
+    use_keyring(LockedKeyring())
+    assert database_password(DatabaseConfig(url=DB_URL), DB_URL) is None
+
+
+def test_a_failing_database_password_command_is_named_but_not_its_output():
+    with pytest.raises(CredentialError) as caught:
+        database_password(DatabaseConfig(url=DB_URL, password_command=PRINTS_SECRET.format(status=1)), DB_URL)
+    assert str(caught.value).startswith("database password_command `sh -c")
+    assert SECRET not in str(caught.value)

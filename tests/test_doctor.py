@@ -133,6 +133,7 @@ def test_doctor_names_missing_folders_and_failing_credentials(tmp_path, run, dov
 def test_doctor_without_a_config_file_says_to_run_init(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "nowhere"))
     monkeypatch.delenv("FRONTDESK_CONFIG", raising=False)
+    monkeypatch.delenv("FRONTDESK_SYSTEM_CONFIG", raising=False)  # and no system file either
 
     status = main(["--db", str(tmp_path / "t.db"), "doctor"])
 
@@ -167,6 +168,112 @@ def test_doctor_reports_failed_outbox_messages(tmp_path, run, mail, smtp_server)
 
     assert lines["database"].startswith("ok") and "WAL" in lines["database"]
     assert lines["outbox"].startswith("FAIL") and "1 message(s) failed: see `frontdesk outbox`" in lines["outbox"]
+
+
+def test_doctor_shows_where_each_value_came_from(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FRONTDESK_NOW", NOW.isoformat())
+    monkeypatch.setenv("COLUMNS", "300")
+    monkeypatch.setenv("USER", "sam")
+    db = tmp_path / "srv" / "tickets.db"
+    system = tmp_path / "system.toml"
+    system.write_text(
+        '[support]\naddress = "support@example.com"\n'
+        f'[database]\npath = "{db}"\n'
+        '[[owners]]\nname = "Sam Ortiz"\nemail = "sam@example.com"\nunix_user = "sam"\n'
+    )
+    user = tmp_path / "user.toml"
+    user.write_text('[business_hours]\ntimezone = "Europe/Berlin"\n')
+    monkeypatch.setenv("FRONTDESK_SYSTEM_CONFIG", str(system))
+
+    status = main(["--config", str(user), "doctor"])
+
+    lines = _lines(capsys.readouterr().out)
+    assert status == 0
+    assert lines["config"] == (
+        f"ok   config            system file {system}; --config file {user} (support address support@example.com)"
+    )
+    assert lines["support.address"] == f"from support.address   support@example.com (system file {system})"
+    assert lines["database.path"] == f"from database.path     {db} (system file {system})"
+    assert lines["owners"] == f"from owners            1 (system file {system})"
+    assert lines["me"] == (
+        f"from me                Sam Ortiz <sam@example.com> ([[owners]] entry with unix_user = 'sam', system file {system})"
+    )
+    assert lines["db permissions"].startswith("skip") and "made 0600 for you" in lines["db permissions"]
+    assert lines["database"] == f"skip database          none yet at {db} (the first import or sync makes it)"
+
+    user.write_text('[me]\nname = "Samuel Ortiz"\n')
+    main(["--config", str(user), "doctor"])
+    assert _lines(capsys.readouterr().out)["me"] == f"from me                Samuel Ortiz (--config file {user})"
+
+
+def test_doctor_says_how_to_say_who_you_are(tmp_path, run):
+    config = tmp_path / "config.toml"
+    config.write_text('[support]\naddress = "support@example.com"\n')
+
+    status, out, _ = run(config, "doctor")
+
+    assert status == 1
+    assert _lines(out)["me"].startswith(f'FAIL me                nobody: add [me] with name = "Your Name" and email = "you@example.com" to {config}')
+
+
+def test_doctor_reports_a_database_others_can_read(tmp_path, run):
+    config = _config(tmp_path)
+    db = tmp_path / "t.db"
+    run(config, "list")  # makes the database, 0600
+    assert _lines(run(config, "doctor")[1])["db permissions"] == "ok   db permissions    0600: readable by you only"
+    db.chmod(0o644)
+
+    status, out, err = run(config, "doctor")
+
+    assert status == 1
+    assert _lines(out)["db permissions"] == (
+        f"FAIL db permissions    {db} is 0644 (expected 0600): other users can read customer mail; "
+        f"fix: `chmod 0600 {db}` (frontdesk does it itself when the owner opens it)"
+    )
+    assert err == f"frontdesk: tightened {db} from 0644 to 0600: customer mail must not be readable by other users\n"
+    assert run(config, "doctor")[0] == 0
+
+
+def test_doctor_reaches_a_postgresql_database(tmp_path, monkeypatch, capsys, postgres_server):
+    monkeypatch.setenv("COLUMNS", "300")
+    url = postgres_server.new_database()
+    name = url.rsplit("/", 1)[1]
+    user = f"rep_{name}"
+    postgres_server.add_password_user(user, "s3cret-pw")
+    with postgres_server.admin() as admin:
+        admin.execute(f"ALTER DATABASE {name} OWNER TO {user}")
+    rep_url = url.replace("frontdesk@", f"{user}@")
+
+    def doctor(password_command: str) -> tuple[int, dict[str, str], str]:
+        config = _config(tmp_path, f'[database]\nurl = "{rep_url}"\npassword_command = "{password_command}"\n')
+        status = main(["--config", str(config), "doctor"])
+        out, err = capsys.readouterr()
+        return status, _lines(out), out + err
+
+    status, lines, _ = doctor("printf s3cret-pw")
+    assert lines["database.url"].startswith(f"from database.url      {rep_url} (--config file ")
+    assert lines["database"].startswith(f"ok   database          {rep_url} ")
+    assert "(PostgreSQL, schema " in lines["database"]
+    assert "db permissions" not in lines
+    assert status == 0
+
+    status, lines, everything = doctor("printf wrong-pw")
+    assert status == 1
+    assert lines["database"].startswith(f"FAIL database          cannot use the database postgresql://{user}@127.0.0.1:")
+    assert "refused the password" in lines["database"]
+    assert "wrong-pw" not in everything and "s3cret-pw" not in everything
+
+
+def test_doctor_names_an_unreachable_postgresql_server(tmp_path, run):
+    closed = _free_port()
+
+    status, out, _ = run(_config(tmp_path), "--db", f"postgresql://fd@127.0.0.1:{closed}/frontdesk", "doctor")
+
+    assert status == 1
+    assert _lines(out)["database"] == (
+        f"FAIL database          cannot use the database postgresql://fd@127.0.0.1:{closed}/frontdesk: nothing answers "
+        "there: check the host and port, and that PostgreSQL is running and reachable"
+    )
 
 
 # --- init ---------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from frontdesk.mail.safe_text import display_line
+from frontdesk.storage.files import write_private
 from frontdesk.storage.rotation import (
     Breach,
     CustomerLoad,
@@ -111,9 +112,8 @@ def clock_cell(view: TicketView) -> Content:
 
 
 def write_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+    """The hand-over note names customers and tickets: readable by its owner only (0600)."""
+    return write_private(path, text)
 
 
 def when(moment: datetime, week: Week) -> str:
