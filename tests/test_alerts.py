@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from frontdesk.mail.ingest import Ingestor
+from frontdesk.storage import usecases
 from frontdesk.storage.config import load_config
 from frontdesk.storage.store import Store
 from frontdesk.tui.app import FrontdeskApp
@@ -78,7 +79,7 @@ def test_the_theme_is_remembered(demo_store, tmp_path):
 def test_three_customer_messages_after_the_hand_off_suggest_a_call(store, clock):
     ingestor = Ingestor(store)
     ingestor.ingest(build_mail(message_id="q0@acme.example"), "t")
-    store.assign(1, "bob@example.com")
+    usecases.assign(store, 1, "bob@example.com")
     hints = []
     for n in range(1, 4):
         clock.advance(timedelta(hours=1))

@@ -16,9 +16,11 @@ import pytest
 import smtpserver
 
 from frontdesk.mail.ingest import Ingestor
-from frontdesk.mail.notify import EXCERPT_LINES, HANDOFF, SLACK, queue_handoff
+from frontdesk.mail.notify import HANDOFF, SLACK
 from frontdesk.mail.smtp_send import send_outbox
+from frontdesk.storage import usecases
 from frontdesk.storage.config import NotifyConfig
+from frontdesk.storage.handoff import EXCERPT_LINES
 from frontdesk.storage.models import Outbox
 from frontdesk.tui.cli import main
 
@@ -66,26 +68,30 @@ def webhook() -> Iterator[Webhook]:
 
 
 @pytest.fixture
-def assigned(store, mail, clock):
-    """Ticket #1 from Acme, severity 1, handed to Bob with a note an hour after it arrived."""
+def ticket(store, mail, clock):
+    """Ticket #1 from Acme, severity 1, an hour after it arrived."""
     body = "\n".join(f"log line {n} <b>&</b>" for n in range(1, 61))
     Ingestor(store).ingest(mail(subject="Search is down", body=f"Everything fails.\n{body}"), "test")
-    store.triage(1, 1)
+    usecases.triage(store, 1, 1)
     clock.advance(timedelta(hours=1))
-    store.assign(1, "bob@example.com", "prod down, <!channel> please look")
     return 1
 
 
+def hand_off(store, ticket_id: int, note: str | None = "prod down, <!channel> please look") -> tuple[Outbox, ...]:
+    """Hand the ticket to Bob: what the hand-off queued for him."""
+    return usecases.assign(store, ticket_id, "bob@example.com", note).outbox
+
+
 def _with_servers(store, smtp, webhook=None):
-    """The store's config with the test servers: queue_handoff reads it to choose the channels."""
+    """The store's config with the test servers: the hand-off reads it to choose the channels."""
     notify = NotifyConfig(slack_webhook_command=f"printf {webhook.url}") if webhook else NotifyConfig()
     store.config = replace(store.config, smtp=smtp.server_config(), notify=notify)
     return store.config
 
 
-def test_a_hand_off_emails_the_owner_a_summary_that_is_not_a_reply(store, assigned, smtp_server):
+def test_a_hand_off_emails_the_owner_a_summary_that_is_not_a_reply(store, ticket, smtp_server):
     config = _with_servers(store, smtp_server)
-    [entry] = queue_handoff(store, assigned, "prod down, <!channel> please look")
+    [entry] = hand_off(store, ticket)
     assert (entry.kind, entry.to_addrs) == (HANDOFF, ["bob@example.com"])
     assert entry.subject == "Hand-off: #1 Search is down (Sev 1, response due Thu 26 Nov 2026 15:00 UTC)"
     assert "[#1]" not in entry.subject, "the owner's answer must not thread into the customer's ticket"
@@ -110,13 +116,13 @@ def test_a_hand_off_emails_the_owner_a_summary_that_is_not_a_reply(store, assign
     ):
         assert expected in text
     assert f"log line {EXCERPT_LINES} " not in text
-    view = store.view(assigned)
+    view = store.view(ticket)
     assert (view.first_response_at, view.state, view.message_count) == (None, "new", 1), "internal: no reply"
 
 
-def test_a_hand_off_posts_to_the_webhook_escaped(store, assigned, smtp_server, webhook):
+def test_a_hand_off_posts_to_the_webhook_escaped(store, ticket, smtp_server, webhook):
     config = _with_servers(store, smtp_server, webhook)
-    entries = queue_handoff(store, assigned, "prod down, <!channel> please look")
+    entries = hand_off(store, ticket)
     assert [e.kind for e in entries] == [HANDOFF, SLACK]
     assert entries[1].to_addrs == []
 
@@ -131,9 +137,9 @@ def test_a_hand_off_posts_to_the_webhook_escaped(store, assigned, smtp_server, w
     assert "&lt;b&gt;&amp;&lt;/b&gt;" in text
 
 
-def test_a_failing_webhook_is_retried_never_lost_and_its_url_never_shown(store, assigned, smtp_server, webhook, clock):
+def test_a_failing_webhook_is_retried_never_lost_and_its_url_never_shown(store, ticket, smtp_server, webhook, clock):
     config = _with_servers(store, smtp_server, webhook)
-    slack = queue_handoff(store, assigned, None)[1]
+    slack = hand_off(store, ticket, None)[1]
     webhook.status = 500
 
     report = send_outbox(store, config)
@@ -146,18 +152,19 @@ def test_a_failing_webhook_is_retried_never_lost_and_its_url_never_shown(store, 
     assert len(webhook.posts) == 1 and len(smtp_server.received) == 1
 
 
-def test_a_webhook_over_plain_http_to_another_machine_is_refused(store, assigned):
+def test_a_webhook_over_plain_http_to_another_machine_is_refused(store, ticket):
     notify = NotifyConfig(slack_webhook_command="printf http://hooks.example.com/x")
     store.config = replace(store.config, notify=notify)
-    [slack] = queue_handoff(store, assigned, None)
+    [slack] = hand_off(store, ticket, None)
 
     report = send_outbox(store)
 
     assert report.failed == {slack.id: "the webhook URL must start with https:// (plain http only to this machine)"}
 
 
-def test_without_a_channel_nothing_is_queued(store, assigned):
-    assert queue_handoff(store, assigned, "yours") == []
+def test_without_a_channel_nothing_is_queued(store, ticket):
+    assert hand_off(store, ticket, "yours") == ()
+    assert store.ticket(ticket).owner.email == "bob@example.com"
 
 
 def test_assign_on_the_command_line_queues_the_hand_off(tmp_path, mail, monkeypatch, capsys):

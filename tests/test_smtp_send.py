@@ -18,6 +18,7 @@ from frontdesk.mail.ingest import Ingestor
 from frontdesk.mail.smtp_send import build_message, retry_delay, send_outbox
 from frontdesk.storage import outbox
 from frontdesk.storage.models import Outbox
+from frontdesk.storage.usecases import reply
 
 # The fixtures live in mailserver.py and smtpserver.py; pytest finds them by these names.
 dovecot = mailserver.dovecot
@@ -47,7 +48,7 @@ def _parsed(raw: bytes) -> email.message.EmailMessage:
 
 
 def test_a_reply_goes_out_whole_and_stops_the_response_clock_when_sent(store, ticket, settings, clock, smtp_server):
-    queued = store.queue_reply(ticket, "Hallo Jürgen — we are on it.\n\n-- \nDana\n")
+    [queued] = reply(store, ticket, "Hallo Jürgen — we are on it.\n\n-- \nDana\n").outbox
     Outbox.update(cc_addrs=["carol@acme.example"]).where(Outbox.id == queued.id).execute()
     clock.advance(timedelta(hours=2))  # queued at 15:00, sent at 17:00
     sent_at = clock.now()
@@ -78,7 +79,7 @@ def test_a_reply_goes_out_whole_and_stops_the_response_clock_when_sent(store, ti
 def test_tls_and_starttls_verify_the_certificate(store, ticket, settings, smtp_server, monkeypatch, security):
     port = smtp_server.tls_port if security == "tls" else smtp_server.port
     settings = replace(settings, smtp=smtp_server.server_config(security=security, port=port))
-    store.queue_reply(ticket, "over TLS")
+    reply(store, ticket, "over TLS")
 
     untrusted = send_outbox(store, settings)
     assert "certificate is not trusted" in untrusted.failed[1] and "SSL_CERT_FILE" in untrusted.failed[1]
@@ -91,7 +92,7 @@ def test_tls_and_starttls_verify_the_certificate(store, ticket, settings, smtp_s
 
 
 def test_server_down_the_reply_waits_with_its_error_then_goes_out_exactly_once(store, ticket, settings, clock, smtp_server):
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
     smtp_server.stop()
 
     report = send_outbox(store, settings)
@@ -112,7 +113,7 @@ def test_server_down_the_reply_waits_with_its_error_then_goes_out_exactly_once(s
 
 
 def test_a_temporary_refusal_is_retried_with_growing_waits(store, ticket, settings, clock, smtp_server):
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
     smtp_server.mode = "tempfail"
     waits = []
     for _ in range(3):
@@ -136,7 +137,7 @@ def test_a_wrong_password_is_said_clearly_and_tried_once_per_backoff_not_per_mes
     store, ticket, settings, clock, smtp_server
 ):
     for text in ("one", "two", "three"):
-        store.queue_reply(ticket, text)
+        reply(store, ticket, text)
     settings = replace(settings, smtp=smtp_server.server_config(password_command="printf wrong-password"))
 
     report = send_outbox(store, settings)
@@ -156,7 +157,7 @@ def test_a_wrong_password_is_said_clearly_and_tried_once_per_backoff_not_per_mes
 
 
 def test_a_row_left_sending_by_a_crash_is_never_sent_again_on_its_own(store, ticket, settings, clock, smtp_server):
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
     assert outbox.claim(store, 1, clock.now())  # ... and the process died here
 
     clock.advance(timedelta(minutes=1))
@@ -177,7 +178,7 @@ def test_a_row_left_sending_by_a_crash_is_never_sent_again_on_its_own(store, tic
 
 
 def test_a_connection_lost_while_the_server_takes_the_message_is_not_resent(store, ticket, settings, clock, smtp_server):
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
     smtp_server.mode = "drop"  # the server keeps it, but the client never hears so
 
     report = send_outbox(store, settings)
@@ -190,7 +191,7 @@ def test_a_connection_lost_while_the_server_takes_the_message_is_not_resent(stor
 
 
 def test_two_senders_cannot_both_claim_a_row(store, ticket, clock):
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
     assert outbox.claim(store, 1, clock.now())
     assert not outbox.claim(store, 1, clock.now())
     assert _entry().attempts == 1
@@ -198,7 +199,7 @@ def test_two_senders_cannot_both_claim_a_row(store, ticket, clock):
 
 def test_xoauth2_answers_the_servers_error_challenge_with_an_empty_line(store, ticket, settings, smtp_server):
     oauth = dict(auth="oauth2", password_command=None)
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
     bad = replace(settings, smtp=smtp_server.server_config(oauth2_token_command="printf expired-token", **oauth))
 
     report = send_outbox(store, bad)
@@ -212,7 +213,7 @@ def test_xoauth2_answers_the_servers_error_challenge_with_an_empty_line(store, t
 
 
 def test_plain_smtp_is_refused_beyond_this_machine(store, ticket, settings):
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
     remote = replace(settings, smtp=replace(settings.smtp, host="mail.example.com"))
 
     report = send_outbox(store, remote)
@@ -221,7 +222,7 @@ def test_plain_smtp_is_refused_beyond_this_machine(store, ticket, settings):
 
 
 def test_without_smtp_settings_replies_wait_in_the_queue(store, ticket, settings):
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
 
     report = send_outbox(store, replace(settings, smtp=None))
 
@@ -230,7 +231,7 @@ def test_without_smtp_settings_replies_wait_in_the_queue(store, ticket, settings
 
 
 def test_a_subject_that_cannot_be_a_header_fails_without_retries(store, ticket, settings, clock):
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
     Outbox.update(subject="Re: broken\r\nBcc: everyone@example.com").where(Outbox.id == 1).execute()
 
     report = send_outbox(store, settings)
@@ -248,7 +249,7 @@ def _with_sent_folder(settings, imap_server, folder):
 
 def test_a_sent_reply_is_copied_to_the_sent_folder(store, ticket, settings, clock, dovecot):
     folder = dovecot.new_folder("Sent")
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
 
     assert send_outbox(store, _with_sent_folder(settings, dovecot, folder)).sent == [1]
 
@@ -260,7 +261,7 @@ def test_a_sent_reply_is_copied_to_the_sent_folder(store, ticket, settings, cloc
 
 
 def test_a_failed_copy_to_sent_is_noted_but_the_reply_counts_as_sent(store, ticket, settings, smtp_server):
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
     # Nothing listens on the SMTP server's TLS port for IMAP: the connection fails.
     imap = replace(settings.smtp, port=1, sent_folder="Sent", folder="INBOX")
 
@@ -276,7 +277,7 @@ def test_after_a_crash_a_reply_found_in_the_sent_folder_is_marked_sent_at_its_ti
     store, ticket, settings, clock, dovecot, smtp_server
 ):
     folder = dovecot.new_folder("Sent")
-    entry = store.queue_reply(ticket, "we are on it")
+    [entry] = reply(store, ticket, "we are on it").outbox
     assert outbox.claim(store, entry.id, clock.now())
     left_at = clock.now() + timedelta(seconds=3)
     # It did leave, and the provider filed it in Sent (as Gmail does) before we crashed.
@@ -293,7 +294,7 @@ def test_after_a_crash_a_reply_found_in_the_sent_folder_is_marked_sent_at_its_ti
 def test_the_sent_folder_copy_is_the_same_message_to_the_sync(store, ticket, settings, dovecot):
     sent = dovecot.new_folder("Sent")
     imap = dovecot.server_config(dovecot.new_folder("in"), sent_folder=sent)
-    store.queue_reply(ticket, "we are on it")
+    reply(store, ticket, "we are on it")
     send_outbox(store, replace(settings, imap=imap))
 
     report = MailboxSync(store, imap).sync_once()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from frontdesk.mail.ingest import Ingestor
+from frontdesk.storage import usecases
 from frontdesk.storage.models import Message, Ticket
 from frontdesk.storage.views import ticket_view
 
@@ -102,7 +103,7 @@ def test_out_of_office_does_not_reopen_a_waiting_ticket(store, mail):
     ingestor = Ingestor(store)
     ingestor.ingest(mail(message_id="q1@acme.example"), "a")
     ticket_id = Ticket.get().id
-    store.set_state(ticket_id, "waiting")
+    usecases.wait(store, ticket_id)
     ooo = mail(subject="Automatic reply: Search is down", in_reply_to="q1@acme.example", Auto_Submitted="auto-replied")
     assert ingestor.ingest(ooo, "b")[0] == "threaded"
     assert store.ticket(ticket_id).state == "waiting"
@@ -112,13 +113,13 @@ def test_customer_message_reopens_waiting_and_resolved_tickets(store, mail, cloc
     ingestor = Ingestor(store)
     ingestor.ingest(mail(message_id="q1@acme.example"), "a")
     ticket_id = Ticket.get().id
-    store.set_state(ticket_id, "waiting")
+    usecases.wait(store, ticket_id)
     clock.advance(timedelta(hours=4))
     ingestor.ingest(mail(message_id="q2@acme.example", in_reply_to="q1@acme.example", date=clock.now()), "b")
     ticket = store.ticket(ticket_id)
     assert ticket.state == "open"
     assert len(ticket.pauses) == 1 and ticket.pauses[0][1] is not None
-    store.set_state(ticket_id, "resolved")
+    usecases.resolve(store, ticket_id)
     clock.advance(timedelta(hours=1))
     ingestor.ingest(mail(message_id="q3@acme.example", in_reply_to="q2@acme.example", date=clock.now()), "c")
     ticket = store.ticket(ticket_id)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import SystemCommand
 from textual.binding import Binding
 
-from frontdesk.mail.notify import queue_handoff
+from frontdesk.storage import usecases
+from frontdesk.storage.errors import Conflict
+from frontdesk.storage.usecases import Done
 from frontdesk.storage.views import TicketView
 
 from .compose import ComposeScreen
@@ -17,6 +21,7 @@ ACTION_BINDINGS = [
     Binding("a", "acknowledge", "Ack"),
     Binding("r", "reply", "Reply"),
     Binding("o", "handoff", "Hand off"),
+    Binding("t", "take", "Take", show=False),
     Binding("w", "waiting", "Waiting"),
     Binding("x", "resolve", "Resolve"),
     Binding("n", "note", "Note", show=False),
@@ -30,9 +35,11 @@ PALETTE_ACTIONS = (
     ("acknowledge", "Acknowledge", "Queue the acknowledgement reply: a first response right away"),
     ("reply", "Reply", "Write a reply, with snippets"),
     ("handoff", "Hand off", "Give the ticket to a support owner who sees it through"),
+    ("take", "Take", "Make the ticket yours: assign it to me"),
     ("waiting", "Waiting on customer", "Pause the resolution clock until the customer answers"),
     ("resolve", "Resolve", "Mark the ticket resolved (can be undone)"),
     ("note", "Internal note", "A note for the team, never sent to the customer"),
+    ("undo", "Undo", "Take back my last change to a ticket, if nobody changed it since"),
     ("stats", "Stats", "Response and resolution times, SLA attainment, rotation summary"),
 )
 
@@ -56,17 +63,31 @@ class TicketActions:
             self.app.say("No ticket selected.", "warning")
         return ticket
 
-    def _change(self, work, said: str, then_send: bool = False) -> None:
-        """Apply a store change off the event loop, then say so and show the new state; send the
-        outbox afterwards when the change put something in it."""
+    def _change(
+        self, work: Callable[[], Done], then_send: bool = False, undo_hint: bool = False, undoable: bool = True
+    ) -> None:
+        """Apply a use case off the event loop, then say what it did and show the new state; send
+        the outbox afterwards when the change put something in it. When someone changed the ticket
+        since it was shown, nothing was changed: say what they did and show it as it is now.
+        `undoable`: u takes this change back (one step: the change before it may not be mine)."""
 
-        def done(_result: object) -> None:
-            self.app.say(said)
+        def attempt() -> Done | Conflict:
+            try:
+                return work()
+            except Conflict as conflict:
+                return conflict
+
+        def done(result: Done | Conflict) -> None:
             self.reload()
-            if then_send:
+            if isinstance(result, Conflict):
+                self.app.say(str(result), "warning")
+                return
+            self.app.last_undo = (result.ticket.id, result.ticket.version) if undoable else None
+            self.app.say(f"#{result.ticket.id} {result.said}" + (". Press u to undo." if undo_hint else ""))
+            if then_send and result.outbox:
                 self.app.send_outbox()
 
-        self.app.in_background(work, done)
+        self.app.in_background(attempt, done)
 
     def action_severity(self) -> None:
         if (ticket := self._ticket_or_say()) is None:
@@ -75,7 +96,7 @@ class TicketActions:
         def chosen(severity: int | None) -> None:
             if severity is not None and severity != ticket.severity:
                 store = self.app.store
-                self._change(lambda: store.triage(ticket.id, severity), f"#{ticket.id} is now severity {severity}")
+                self._change(lambda: usecases.triage(store, ticket.id, severity, ticket.version))
 
         self.app.push_screen(SeverityScreen(ticket.subject, ticket.severity), chosen)
 
@@ -84,12 +105,9 @@ class TicketActions:
             return
         store = self.app.store
 
-        def queue() -> object:
-            return store.queue_reply(ticket.id, store.render_snippet(ticket.id, "ack"), kind="ack", snippet="ack")
-
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._change(queue, f"Acknowledgement to {ticket.requester} queued in the outbox", then_send=True)
+                self._change(lambda: usecases.acknowledge(store, ticket.id, ticket.version), then_send=True)
 
         body = f"Queue the acknowledgement to {ticket.requester_name or ticket.requester}? It says the request is logged and being looked at."
         self.app.push_screen(ConfirmScreen(f"Acknowledge #{ticket.id}", body, "Queue it"), confirmed)
@@ -122,53 +140,44 @@ class TicketActions:
             self.app.push_screen(OwnerPickerScreen(owners, text, ticket.owner), picked)
 
         def picked(choice: tuple[str, str | None] | None) -> None:
-            if choice is None:
-                return
-            email, note = choice
-
-            def hand_off() -> None:
-                store.assign(ticket.id, email, note)
-                queue_handoff(store, ticket.id, note)  # the owner hears of it by mail or chat
-
-            self._change(hand_off, f"#{ticket.id} handed to {email}", then_send=True)
+            if choice is not None:
+                email, note = choice  # the owner hears of it by mail or chat, queued with the hand-off
+                self._change(lambda: usecases.assign(store, ticket.id, email, note, ticket.version), then_send=True)
 
         self.app.in_background(load, show)
+
+    def action_take(self) -> None:
+        if (ticket := self._ticket_or_say()) is None:
+            return
+        store = self.app.store
+        self._change(lambda: usecases.take(store, ticket.id, ticket.version))
 
     def action_waiting(self) -> None:
         if (ticket := self._ticket_or_say()) is None:
             return
         store = self.app.store
-        if ticket.state == "waiting":
-            self._change(lambda: store.set_state(ticket.id, "open"), f"#{ticket.id} is open again")
-        else:
-            self._change(lambda: store.set_state(ticket.id, "waiting"), f"#{ticket.id} is waiting on the customer")
+        change = usecases.reopen if ticket.state == "waiting" else usecases.wait
+        self._change(lambda: change(store, ticket.id, ticket.version))
 
     def action_resolve(self) -> None:
         if (ticket := self._ticket_or_say()) is None:
             return
         store = self.app.store
         if ticket.state == "resolved":
-            self._change(lambda: store.set_state(ticket.id, "open"), f"#{ticket.id} reopened")
-            return
-        previous = ticket.state
-
-        def done(_result: object) -> None:
-            self.app.notify(f"#{ticket.id} resolved. Press u to undo.", markup=False, timeout=8)
-            self.app.last_undo = (ticket.id, previous)
-            self.reload()
-
-        self.app.in_background(lambda: store.set_state(ticket.id, "resolved"), done)
+            self._change(lambda: usecases.reopen(store, ticket.id, ticket.version))
+        else:
+            self._change(lambda: usecases.resolve(store, ticket.id, ticket.version), undo_hint=True)
 
     def action_undo(self) -> None:
+        """Take back my last change, unless someone changed that ticket since."""
         undo = getattr(self.app, "last_undo", None)
         if undo is None:
             self.app.say("Nothing to undo.")
             return
-        ticket_id, previous = undo
-        self.app.last_undo = None
+        ticket_id, version = undo
         store = self.app.store
-        restored = "open" if previous == "new" else previous  # "new" is only ever set by mail arriving
-        self._change(lambda: store.set_state(ticket_id, restored), f"#{ticket_id} is {restored} again")
+        self.app.last_undo = None
+        self._change(lambda: usecases.undo(store, ticket_id, version), undoable=False)
 
     def action_note(self) -> None:
         if (ticket := self._ticket_or_say()) is None:
@@ -177,7 +186,7 @@ class TicketActions:
 
         def written(text: str | None) -> None:
             if text:
-                self._change(lambda: store.add_note(ticket.id, text), f"Note added to #{ticket.id}")
+                self._change(lambda: usecases.note(store, ticket.id, text, ticket.version))
 
         self.app.push_screen(NoteScreen(ticket.subject), written)
 

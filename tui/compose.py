@@ -26,6 +26,8 @@ from textual.widgets import Footer, Static, TextArea
 from textual.worker import Worker
 
 from frontdesk.mail.safe_text import display_line, display_safe
+from frontdesk.storage import usecases
+from frontdesk.storage.errors import Conflict, DraftKeptHere
 from frontdesk.storage.models import Message
 from frontdesk.storage.snippets import placeholders
 from frontdesk.storage.store import Store, StoreError, reply_subject
@@ -47,6 +49,7 @@ class ReplyStart:
     subject: str
     text: str
     restored: bool  # the text is the saved draft
+    version: int  # the ticket as the rep saw it when the reply began
 
 
 def attribution(message: Message, zone: tzinfo) -> str:
@@ -119,6 +122,7 @@ class ComposeScreen(Screen[bool]):
         self._lock = threading.Lock()
         self._save_timer: Timer | None = None
         self._snippet: str | None = None  # the last snippet inserted, for the ticket's history
+        self._version: int | None = None  # the ticket's version the reply answers
         self._gone = False  # unmounted: results arriving from threads are dropped
         # Kept, not queried: the text is still needed while the screen is being taken down.
         self.editor = TextArea(id="compose-body", read_only=True, soft_wrap=True)
@@ -150,7 +154,7 @@ class ComposeScreen(Screen[bool]):
         else:
             latest = _latest_from_customer(self.store.messages(self.ticket_id))
             text = fresh_reply(latest, self.store.config.calendar.timezone)
-        return ReplyStart(to, reply_subject(view.id, view.subject), text, draft is not None)
+        return ReplyStart(to, reply_subject(view.id, view.subject), text, draft is not None, view.version)
 
     def _loaded(self, start: ReplyStart) -> None:
         self.query_one("#compose-to", Static).update(plain(start.to))
@@ -161,6 +165,7 @@ class ComposeScreen(Screen[bool]):
         editor.read_only = False
         editor.focus()
         self._saved = start.text
+        self._version = start.version
         self._ready = True
         self._status("Your saved draft is back." if start.restored else "")
 
@@ -181,22 +186,25 @@ class ComposeScreen(Screen[bool]):
         return self.run_worker(self._write_and_report, thread=True, group="compose-draft")
 
     def _write_and_report(self) -> str | None:
-        problem = self._write_draft()
-        self.app.call_from_thread(self._while_here, self._status, problem or "Draft saved.", problem is not None)
+        problem, said = self._write_draft()
+        self.app.call_from_thread(self._while_here, self._status, said, problem is not None)
         return problem
 
-    def _write_draft(self) -> str | None:
-        """Write the last handed-over text (in a thread); the reason if it failed. Workers may run
-        out of order: each writes the newest text, so the last write always wins with it."""
+    def _write_draft(self) -> tuple[str | None, str]:
+        """Write the last handed-over text (in a thread): (the reason it failed, what to say).
+        Workers may run out of order: each writes the newest text, so the last write always wins."""
         with self._lock:
             if self._sent:
-                return None
+                return None, ""
             body = self._saved
             try:
                 self.store.save_draft(self.ticket_id, body if own_text(body).strip() else "")
+            except DraftKeptHere as kept:  # nothing is lost: leaving is fine
+                return None, f"Draft kept: {kept}."
             except (StoreError, PeeweeException) as error:
-                return f"Could not save the draft: {error}"
-        return None
+                problem = f"Could not save the draft: {error}"
+                return problem, problem
+        return None, "Draft saved."
 
     def _stop_save_timer(self) -> None:
         if self._save_timer is not None:
@@ -267,7 +275,11 @@ class ComposeScreen(Screen[bool]):
 
     def _queue(self, body: str) -> None:
         with self._lock:
-            self.store.queue_reply(self.ticket_id, body, kind="reply", snippet=self._snippet)
+            try:
+                usecases.reply(self.store, self.ticket_id, body, self._snippet, self._version)
+            except Conflict as conflict:
+                self._version = conflict.version  # the rep has been told: sending again sends
+                raise StoreError(f"{conflict}. Press ctrl+s again to send it anyway.") from None
             self._sent = True
 
     # --- plumbing --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import datetime
 from rich.text import Text
 
 from frontdesk.storage.config import Config
+from frontdesk.storage.history import describe
 from frontdesk.storage.models import Event, Message, Outbox
 from frontdesk.storage.sla import TargetState
 from frontdesk.storage.views import TicketView
@@ -110,25 +111,3 @@ def history_lines(events: Sequence[Event], outbox: Sequence[Outbox], tz) -> Text
             text.append(f" ({entry.last_error})", style="red")
         text.append("\n")
     return text
-
-
-def describe(event: Event) -> str:
-    data = event.data
-    match event.kind:
-        case "created":
-            return "ticket opened"
-        case "message":
-            return "reply recorded" if data.get("direction") == "out" else "customer wrote again"
-        case "severity":
-            return f"severity set to {data['to']}"
-        case "owner":
-            return f"handed to {data['to']}" + (f": {data['note']}" if data.get("note") else "")
-        case "state":
-            return f"{data['from']} → {data['to']}"
-        case "reply_queued":
-            return f"{data.get('kind', 'reply')} queued" + (f" (snippet {data['snippet']})" if data.get("snippet") else "")
-        case "note":
-            return f"note: {data['text']}"
-        case "outbox_discarded":
-            return "an unsent message was discarded from the outbox"
-    return event.kind

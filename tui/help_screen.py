@@ -19,8 +19,10 @@ KEYS = (
         ("a", "acknowledge: queue a first response now, even before you know the answer"),
         ("r", "reply, with snippets (ctrl+t in the editor) and the thread quoted"),
         ("o", "hand off to a support owner who sees the ticket through"),
+        ("t", "take: the ticket is yours (you are its owner)"),
         ("w", "waiting on the customer (pauses the resolution clock); again to reopen"),
-        ("x", "resolve (u undoes it)"),
+        ("x", "resolve"),
+        ("u", "undo your last change, unless someone changed the ticket since"),
         ("n", "internal note for the team, never sent"),
     )),
     ("Moving around", (

@@ -1,0 +1,371 @@
+"""Every change a person makes to a ticket, in one place: triage, assign (and take), acknowledge,
+reply, note, wait, resolve, reopen and undo. The inbox, the command line and the demo call these and
+nothing else to change a ticket.
+
+Each is one function and one transaction. Each takes the ticket's `version` as the caller saw it
+(None: as it is now, for the command line, which reads and applies at once). Inside the transaction
+the ticket is read again under a lock (SELECT … FOR UPDATE on PostgreSQL; on SQLite the transaction
+began with BEGIN IMMEDIATE, which already admits one writer at a time); if its version moved,
+nothing is changed and `Conflict` says what changed and who did it. Every change bumps the version
+in the same UPDATE and logs one event carrying that version, so "what changed since you looked" is
+the events after it, and the values it replaced, so that `undo` can put them back.
+
+What a change queues (a reply, the hand-off's notifications) is written in the same transaction:
+an owner is never assigned without being notified. Sending is the outbox's job, after the commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from .errors import Conflict, StoreError
+from .handoff import handoff_notifications
+from .history import describe
+from .models import Draft, Event, Message, Outbox, Owner, Ticket, UtcDateTimeField
+from .safe_text import display_line
+from .store import Store, reply_subject
+from .team import who_are_you
+from .views import ticket_view
+
+ACK = "ack"  # the snippet an acknowledgement sends
+SEVERITIES = (1, 2)
+# Changes undo can take back. Those that change the ticket keep the values they replaced, under
+# "before" in their event; a note is withdrawn, a reply taken out of the outbox.
+UNDOABLE = frozenset({"severity", "owner", "state", "note", "reply_queued"})
+_SHOWN_CHANGES = 3  # a conflict names the latest few changes, in one line
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a change did. `said` follows the ticket number: "#12 is now severity 1"."""
+
+    ticket: Ticket  # as it is now: its version is the one to pass with the next change
+    said: str
+    outbox: tuple[Outbox, ...] = ()  # what it queued: the reply, or the hand-off's notifications
+
+
+# --- the use cases ---------------------------------------------------------------------------
+
+
+def triage(store: Store, ticket_id: int, severity: int, version: int | None = None) -> Done:
+    if severity not in SEVERITIES:
+        raise StoreError(f"severity must be 1 or 2, not {severity}")
+    with _changing(store, ticket_id, version) as ticket:
+        if ticket.severity == severity:
+            return Done(ticket, f"is already severity {severity}")
+        ticket = _record(store, ticket, "severity", {"from": ticket.severity, "to": severity}, {"severity": severity})
+    return Done(ticket, f"is now severity {severity}")
+
+
+def assign(store: Store, ticket_id: int, owner_email: str, note: str | None = None, version: int | None = None) -> Done:
+    """Hand the ticket to an owner, and queue their notification with it."""
+    with _changing(store, ticket_id, version) as ticket:
+        owner = _active_owner(store, owner_email)
+        if owner is None:
+            known = ", ".join(o.email for o in store.owners()) or "none configured"
+            raise StoreError(f"no owner {owner_email!r}; add them under [[owners]] in the config (known: {known})")
+        ticket, queued = _hand_to(store, ticket, owner, note)
+    notified = " (notified through the outbox)" if queued else ""
+    return Done(ticket, f"is now owned by {owner.name} <{owner.email}>{notified}", queued)
+
+
+def take(store: Store, ticket_id: int, version: int | None = None) -> Done:
+    """Assign the ticket to me: the [[owners]] entry with my [me] email. Nobody is notified."""
+    me = store.config.me
+    if me is None or not me.email:
+        raise StoreError(who_are_you())
+    with _changing(store, ticket_id, version) as ticket:
+        owner = _active_owner(store, me.email)
+        if owner is None:
+            raise StoreError(
+                f"you ({me.email}) are not an owner: add yourself under [[owners]] in the config to take tickets"
+            )
+        if ticket.owner_id == owner.id:
+            raise StoreError(f"ticket #{ticket_id} is already yours")
+        ticket, _ = _hand_to(store, ticket, owner, None, taken=True)
+    return Done(ticket, f"is now yours ({owner.email})")
+
+
+def acknowledge(store: Store, ticket_id: int, version: int | None = None) -> Done:
+    """Queue the acknowledgement: a first response right away, before the answer is known."""
+    return snippet_reply(store, ticket_id, ACK, version)
+
+
+def snippet_reply(store: Store, ticket_id: int, name: str, version: int | None = None) -> Done:
+    """A saved reply as it is, filled for this ticket; the `ack` snippet is an acknowledgement."""
+    with _changing(store, ticket_id, version) as ticket:
+        body = store.render_snippet(ticket_id, name)
+        ticket, entry = _queue_reply(store, ticket, body, "ack" if name == ACK else "reply", name)
+    return _replied(ticket, entry)
+
+
+def reply(store: Store, ticket_id: int, body: str, snippet: str | None = None, version: int | None = None) -> Done:
+    """Queue a reply in the outbox; it replaces the ticket's draft. `snippet`: the last one used."""
+    if not body.strip():
+        raise StoreError("the reply is empty")
+    with _changing(store, ticket_id, version) as ticket:
+        ticket, entry = _queue_reply(store, ticket, body, "reply", snippet)
+    return _replied(ticket, entry)
+
+
+def note(store: Store, ticket_id: int, text: str, version: int | None = None) -> Done:
+    """An internal note: in the history for the team, never sent to the customer."""
+    if not text.strip():
+        raise StoreError("the note is empty")
+    with _changing(store, ticket_id, version) as ticket:
+        ticket = _record(store, ticket, "note", {"text": text.strip()})
+    return Done(ticket, "has a new internal note")
+
+
+def wait(store: Store, ticket_id: int, version: int | None = None) -> Done:
+    return _move(store, ticket_id, "waiting", version, "is waiting on the customer (resolution clock paused)")
+
+
+def resolve(store: Store, ticket_id: int, version: int | None = None) -> Done:
+    return _move(store, ticket_id, "resolved", version, "is resolved")
+
+
+def reopen(store: Store, ticket_id: int, version: int | None = None) -> Done:
+    return _move(store, ticket_id, "open", version, "is open again")
+
+
+def undo(store: Store, ticket_id: int, version: int | None = None) -> Done:
+    """Take back the ticket's last change, if a person made it and nothing happened since: the
+    severity, owner or state (with its pauses and resolution time) it replaced comes back, a note
+    is withdrawn, a reply still in the outbox is taken out (a reply goes back to being the draft),
+    and a hand-off's notifications not sent yet are dropped. The history keeps both the change and
+    the `undo`. Mail's doings (a customer's message reopening the ticket) are never undone."""
+    with _changing(store, ticket_id, version) as ticket:
+        event = _last_undoable(store, ticket)
+        if event.kind == "owner":
+            _discard_unsent(store, event.data.get("outbox", []))
+        elif event.kind == "reply_queued":
+            _take_back_reply(store, ticket, event.data)
+        change = {key: value for key, value in event.data.items() if key != "before"}
+        data = {"undid": event.id, "kind": event.kind, "change": change}
+        ticket = _record(store, ticket, "undo", data, _restored(event.data.get("before", {})))
+    return Done(ticket, f"is back as it was before “{_short(describe(event))}”")
+
+
+# --- one change: read under the lock, check the version, write with the next one ----------
+
+
+@contextmanager
+def _changing(store: Store, ticket_id: int, version: int | None) -> Iterator[Ticket]:
+    """The transaction of one change, and the ticket as it is inside it."""
+    with store.transaction():
+        query = Ticket.select().where(Ticket.id == ticket_id)
+        if store.db.for_update:  # PostgreSQL; SQLite has no FOR UPDATE and needs none (see above)
+            query = query.for_update()
+        ticket = next(iter(query.execute(store.db)), None)
+        if ticket is None:
+            raise StoreError(f"no ticket #{ticket_id}")
+        if version is not None and ticket.version != version:
+            raise _conflict(store, ticket, version)
+        yield ticket
+
+
+def _record(store: Store, ticket: Ticket, kind: str, data: dict, changes: dict | None = None) -> Ticket:
+    """Write the changes with the next version and log the event; returns the ticket as changed."""
+    changes = changes or {}
+    version = ticket.version + 1
+    if kind in UNDOABLE and changes:
+        data = {**data, "before": {name: _portable(name, ticket.__data__.get(name)) for name in changes}}
+    # The version in the WHERE as well: even a lock misread can never let a change overwrite another.
+    updated = (
+        Ticket.update({**changes, "version": version})
+        .where((Ticket.id == ticket.id) & (Ticket.version == ticket.version))
+        .execute(store.db)
+    )
+    if updated != 1:
+        raise _conflict(store, ticket, ticket.version)
+    at = store.clock.now()
+    Event.insert(ticket=ticket.id, at=at, actor=store.actor, kind=kind, data=data, version=version).execute(store.db)
+    if changes:
+        store._refresh_due(ticket.id)
+    return next(iter(Ticket.select().where(Ticket.id == ticket.id).execute(store.db)))
+
+
+def _conflict(store: Store, ticket: Ticket, seen: int) -> Conflict:
+    """'#12 changed since you looked: severity set to 1 by Sam at 14:02; nothing was changed'."""
+    current = next(iter(Ticket.select(Ticket.version).where(Ticket.id == ticket.id).execute(store.db)))
+    since = list(
+        Event.select()
+        .where((Event.ticket == ticket.id) & (Event.version > seen))
+        .order_by(Event.id)
+        .execute(store.db)
+    )
+    zone, today = store.config.calendar.timezone, store.clock.now().astimezone(store.config.calendar.timezone).date()
+    changes = []
+    for event in since[-_SHOWN_CHANGES:]:
+        local = event.at.astimezone(zone)
+        at = f"{local:%H:%M}" if local.date() == today else f"{local:%a %d %b %H:%M}"
+        changes.append(f"{_short(describe(event))} by {display_line(event.actor)} at {at}")
+    if len(since) > _SHOWN_CHANGES:
+        changes.insert(0, f"{len(since) - _SHOWN_CHANGES} earlier changes")
+    what = f": {', '.join(changes)}" if changes else ""
+    return Conflict(f"#{ticket.id} changed since you looked{what}; nothing was changed", ticket.id, current.version)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    line = display_line(text)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+_TIMES = {name for name, field in Ticket._meta.fields.items() if isinstance(field, UtcDateTimeField)}
+
+
+def _portable(name: str, value: object) -> object:
+    """A ticket column's value as the event's JSON keeps it (times as stored text)."""
+    return Ticket._meta.fields[name].db_value(value) if name in _TIMES else value
+
+
+def _restored(before: dict) -> dict:
+    fields = Ticket._meta.fields
+    return {name: fields[name].python_value(value) if name in _TIMES else value for name, value in before.items()}
+
+
+# --- the parts of the changes ------------------------------------------------------------------
+
+
+def _move(store: Store, ticket_id: int, state: str, version: int | None, said: str) -> Done:
+    with _changing(store, ticket_id, version) as ticket:
+        if ticket.state == state:
+            raise StoreError(f"ticket #{ticket_id} is already {state}")
+        if state == "open" and ticket.state not in ("waiting", "resolved"):
+            raise StoreError(f"ticket #{ticket_id} is {ticket.state}; only a waiting or resolved ticket can be reopened")
+        changes = store._state_changes(ticket, state, store.clock.now())
+        ticket = _record(store, ticket, "state", {"from": ticket.state, "to": state}, changes)
+    return Done(ticket, said)
+
+
+def _active_owner(store: Store, email: str) -> Owner | None:
+    query = Owner.select().where((Owner.email == email.strip().lower()) & (Owner.active == 1))
+    return next(iter(query.execute(store.db)), None)
+
+
+def _hand_to(
+    store: Store, ticket: Ticket, owner: Owner, note: str | None, taken: bool = False
+) -> tuple[Ticket, tuple[Outbox, ...]]:
+    previous = _owner_email(store, ticket.owner_id)
+    queued: tuple[Outbox, ...] = ()
+    if not taken:
+        view = ticket_view(store.config, store.clock.now(), ticket.id)
+        notes = handoff_notifications(store.config, view, owner.email, store.actor, note, _latest(store, ticket.id, "in"))
+        queued = tuple(_queue(store, ticket, n.kind, n.to, n.subject, n.body) for n in notes)
+    data: dict = {"from": previous, "to": owner.email, "note": note}
+    if taken:
+        data["taken"] = True
+    if queued:
+        data["outbox"] = [entry.id for entry in queued]
+    return _record(store, ticket, "owner", data, {"owner": owner.id}), queued
+
+
+def _owner_email(store: Store, owner_id: int | None) -> str | None:
+    if owner_id is None:
+        return None
+    row = next(iter(Owner.select(Owner.email).where(Owner.id == owner_id).execute(store.db)), None)
+    return row.email if row else None
+
+
+def _queue_reply(store: Store, ticket: Ticket, body: str, kind: str, snippet: str | None) -> tuple[Ticket, Outbox]:
+    if not store.config.support.address:
+        raise StoreError("no support address configured: set address under [support] in the config")
+    last = _latest(store, ticket.id)
+    entry = _queue(
+        store, ticket, kind, [ticket.requester_email], reply_subject(ticket.id, ticket.subject), body,
+        cc=_kept_cc(store, ticket), in_reply_to=last.message_id if last else None, refs=_reference_chain(last),
+    )
+    if kind == "reply":  # the draft became this reply; an acknowledgement leaves a draft in progress alone
+        Draft.delete().where(Draft.ticket == ticket.id).execute(store.db)
+    data = {"outbox": entry.id, "kind": kind, "snippet": snippet}
+    return _record(store, ticket, "reply_queued", data), entry
+
+
+def _replied(ticket: Ticket, entry: Outbox) -> Done:
+    what = "acknowledgement" if entry.kind == "ack" else "reply"
+    return Done(ticket, f"{what} to {entry.to_addrs[0]} queued in the outbox", (entry,))
+
+
+def _queue(
+    store: Store, ticket: Ticket, kind: str, to: list[str], subject: str, body: str,
+    cc: list[str] | None = None, in_reply_to: str | None = None, refs: list[str] | None = None,
+) -> Outbox:
+    now = store.clock.now()
+    values = dict(
+        ticket=ticket.id, kind=kind, to_addrs=to, cc_addrs=cc or [], subject=subject, body=body,
+        in_reply_to=in_reply_to, refs=refs or [], actor=store.actor, created_at=now, updated_at=now,
+        message_id=_new_message_id(ticket.id, now, store.config.support.address or ""),
+    )
+    return Outbox(id=Outbox.insert(**values).execute(store.db), **values)
+
+
+def _latest(store: Store, ticket_id: int, direction: str | None = None) -> Message | None:
+    query = Message.select().where(Message.ticket == ticket_id)
+    if direction is not None:
+        query = query.where(Message.direction == direction)
+    return next(iter(query.order_by(Message.received_at.desc(), Message.id.desc()).limit(1).execute(store.db)), None)
+
+
+def _kept_cc(store: Store, ticket: Ticket) -> list[str]:
+    """Everyone the customer last included, so a reply reaches the same people (reply-all)."""
+    query = Message.select().where((Message.ticket == ticket.id) & (Message.direction == "in"))
+    last_in = next(iter(query.order_by(Message.id.desc()).limit(1).execute(store.db)), None)
+    if last_in is None:
+        return []
+    ours = {ticket.requester_email, (store.config.support.address or "").lower()}
+    return [a for a in dict.fromkeys([*last_in.to_addrs, *last_in.cc_addrs]) if a and a not in ours]
+
+
+def _reference_chain(last: Message | None) -> list[str]:
+    if last is None:
+        return []
+    chain = [ref for ref in last.refs if ref != last.message_id]
+    if last.message_id:
+        chain.append(last.message_id)
+    return chain[-20:]
+
+
+def _new_message_id(ticket_id: int, now: datetime, address: str) -> str:
+    domain = address.rpartition("@")[2] or "frontdesk.invalid"
+    return f"frontdesk.{ticket_id}.{now.strftime('%Y%m%d%H%M%S')}.{secrets.token_hex(6)}@{domain}"
+
+
+# --- undo ------------------------------------------------------------------------------------
+
+
+def _last_undoable(store: Store, ticket: Ticket) -> Event:
+    """The latest change not undone yet; refused unless a person made it (mail can't be undone)."""
+    undone: set[int] = set()
+    events = Event.select().where(Event.ticket == ticket.id).order_by(Event.id.desc()).execute(store.db)
+    for event in events:
+        if event.kind == "undo":
+            undone.add(event.data["undid"])
+        elif event.id not in undone:
+            if event.kind in ("note", "reply_queued") or (event.kind in UNDOABLE and "before" in event.data):
+                return event  # (a change logged before undo existed kept no "before": it stays)
+            raise StoreError(f"nothing to undo on #{ticket.id}: its last change ({_short(describe(event))}) can't be undone")
+    raise StoreError(f"nothing to undo on #{ticket.id}")
+
+
+def _discard_unsent(store: Store, outbox_ids: list[int]) -> None:
+    """A hand-off taken back: its notifications that have not left yet never will."""
+    if outbox_ids:
+        Outbox.delete().where(Outbox.id.in_(outbox_ids) & Outbox.status.in_(("queued", "failed"))).execute(store.db)
+
+
+def _take_back_reply(store: Store, ticket: Ticket, data: dict) -> None:
+    query = Outbox.select().where(Outbox.id == data["outbox"])
+    entry = next(iter(query.execute(store.db)), None)
+    taken = Outbox.delete().where((Outbox.id == data["outbox"]) & Outbox.status.in_(("queued", "failed"))).execute(store.db)
+    if entry is None or taken != 1:
+        raise StoreError(f"the {data['kind']} on #{ticket.id} has already been sent; it can't be taken back")
+    if entry.kind == "reply":
+        now = store.clock.now()
+        Draft.insert(ticket=ticket.id, body=entry.body, updated_at=now).on_conflict(
+            conflict_target=[Draft.ticket], update={Draft.body: entry.body, Draft.updated_at: now}
+        ).execute(store.db)
