@@ -18,19 +18,24 @@ from __future__ import annotations
 import base64
 import email.policy
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from string import Template
 from typing import Literal
+from zoneinfo import ZoneInfo
 
+from frontdesk.storage import usecases
 from frontdesk.storage.clock import FrozenClock
 from frontdesk.storage.config import load_config
+from frontdesk.storage.files import make_folder, write_private
 from frontdesk.storage.models import Message as StoredMessage
 from frontdesk.storage.store import Store, reply_subject
+from frontdesk.storage.team import take_rotation
 
 from .ingest import Ingestor
 
@@ -52,6 +57,26 @@ class Story:
     steps: tuple[Step, ...] = ()
     form: Literal["plain", "html", "auto-reply", "bounce"] = "plain"
     attachments: tuple[tuple[str, str, bytes], ...] = ()  # (file name, content type, content)
+
+
+# --- the reps: Jamie held the rotation last week, Alex (the demo's "me") took it over this week ----
+
+
+@dataclass(frozen=True)
+class Rep:
+    name: str
+    email: str
+
+
+JAMIE = Rep("Jamie Chen", "jamie.chen@frontdesk.example")
+ALEX = Rep("Alex Rivera", "alex.rivera@frontdesk.example")
+
+
+def handover_moment(now: datetime, tz: ZoneInfo) -> datetime:
+    """This week's Monday 09:00 at the desk, or an hour ago when that is still to come."""
+    local = now.astimezone(tz)
+    monday = datetime.combine(local.date() - timedelta(days=local.weekday()), time(9), tzinfo=tz)
+    return min(monday.astimezone(timezone.utc), now - timedelta(hours=1))
 
 
 # --- owners (the config lists the same addresses) ------------------------------------------------
@@ -530,8 +555,11 @@ _CONFIG = Template('''\
 [support]
 address = "support@frontdesk.example"   # customers write here; mail from it counts as our reply
 display_name = "Frontdesk Support"
-rep_name = "Alex Rivera"                # on front-line rotation this week
-rep_email = "alex.rivera@frontdesk.example"
+
+[me]
+# Who is at this keyboard: Alex took the front-line rotation over from Jamie Chen this week.
+name = "Alex Rivera"
+email = "alex.rivera@frontdesk.example"
 
 [business_hours]
 # Business-day targets (e.g. "5bd") count only these hours; calendar targets ("24h") ignore them.
@@ -706,24 +734,39 @@ class _Week:
         self.clock = clock
         self.ingestor = Ingestor(store)
         self.rng = random.Random(_SEED)
+        self.rep = ALEX
         self.actions: dict[str, Callable[[Story, _Thread, object], None]] = {
             "first": self._first,
             "customer": self._customer,
             "reply": self._reply,
-            "severity": lambda story, thread, sev: store.triage(thread.ticket_id, sev),
-            "assign": lambda story, thread, arg: store.assign(thread.ticket_id, *arg),
-            "wait": lambda story, thread, _: store.set_state(thread.ticket_id, "waiting"),
-            "resolve": lambda story, thread, _: store.set_state(thread.ticket_id, "resolved"),
-            "queue": lambda story, thread, body: store.queue_reply(thread.ticket_id, body),
-            "snippet": self._snippet,
+            # The rep's actions are the use cases the inbox and the command line call.
+            "severity": lambda story, thread, sev: usecases.triage(store, thread.ticket_id, sev),
+            "assign": lambda story, thread, arg: usecases.assign(store, thread.ticket_id, *arg),
+            "wait": lambda story, thread, _: usecases.wait(store, thread.ticket_id),
+            "resolve": lambda story, thread, _: usecases.resolve(store, thread.ticket_id),
+            "queue": lambda story, thread, body: usecases.reply(store, thread.ticket_id, body),
+            "snippet": lambda story, thread, name: usecases.snippet_reply(store, thread.ticket_id, name),
         }
 
     def play(self, stories: tuple[Story, ...], now: datetime) -> None:
         threads = [_Thread() for _ in stories]
+        handover = handover_moment(now, self.store.config.calendar.timezone)
         with self.store.transaction():
+            self._take_rotation(JAMIE, handover - timedelta(days=7))
             for at, index, (_, action, argument) in _timeline(stories, now):
+                if at >= handover and self.rep is not ALEX:
+                    self._take_rotation(ALEX, handover)  # Jamie's note is what the desk held then
                 self.clock.set(at)
                 self.actions[action](stories[index], threads[index], argument)
+            if self.rep is not ALEX:
+                self._take_rotation(ALEX, handover)
+
+    def _take_rotation(self, rep: Rep, at: datetime) -> None:
+        """From here on, what the rep does is done by `rep`."""
+        self.clock.set(at)
+        take_rotation(self.store, rep, at)
+        self.rep = rep
+        self.store.actor = rep.name
 
     # --- mail ---
 
@@ -751,7 +794,9 @@ class _Week:
 
     def _reply(self, story: Story, thread: _Thread, text: object) -> None:
         subject = reply_subject(thread.ticket_id, story.subject)
-        self._answer(SUPPORT, story.sender, subject, thread, str(text), inbound=False)
+        # The stories are signed by Alex; what was answered before the hand-over, Jamie signed.
+        signed = re.sub(r"\bAlex$", self.rep.name.split()[0], str(text))
+        self._answer(SUPPORT, story.sender, subject, thread, signed, inbound=False)
 
     def _answer(self, sender: str, to: str, subject: str, thread: _Thread, text: str, inbound: bool) -> None:
         """A reply in the thread, quoting the message it answers the way mail clients do."""
@@ -818,12 +863,6 @@ class _Week:
     def _message_id(self, domain: str) -> str:
         return f"<{self.rng.getrandbits(64):016x}.{self.rng.getrandbits(20):05x}@{domain}>"
 
-    # --- the outbox ---
-
-    def _snippet(self, story: Story, thread: _Thread, name: object) -> None:
-        body = self.store.render_snippet(thread.ticket_id, str(name))
-        self.store.queue_reply(thread.ticket_id, body, kind="ack" if name == "ack" else "reply", snippet=str(name))
-
 
 def _domain(address: str) -> str:
     return parseaddr(address)[1].rpartition("@")[2].lower()
@@ -837,17 +876,19 @@ def _fields(values: dict[str, str]) -> Message:
     return block
 
 
-def build_demo(folder: Path, now: datetime) -> tuple[Path, Path]:
-    """Write folder/config.toml and a fresh folder/frontdesk.db holding the week before `now`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    config_path, db_path = folder / "config.toml", folder / "frontdesk.db"
-    for stale in (db_path, db_path.with_name(db_path.name + "-wal"), db_path.with_name(db_path.name + "-shm")):
-        stale.unlink(missing_ok=True)  # a rebuild starts from nothing, never on top of the last one
-    config_path.write_text(config_text(now), encoding="utf-8")
+def build_demo(folder: Path, now: datetime, database: str | None = None) -> tuple[Path, Path | str]:
+    """Write folder/config.toml and a fresh database holding the week before `now`: folder/frontdesk.db,
+    or `database`, an empty PostgreSQL database given by URL. Returns the config file and the database."""
+    make_folder(folder)  # private (0700) when it has to be made
+    config_path, target = folder / "config.toml", database or folder / "frontdesk.db"
+    if database is None:
+        for stale in (target, target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+            stale.unlink(missing_ok=True)  # a rebuild starts from nothing, never on top of the last one
+    write_private(config_path, config_text(now))
     clock = FrozenClock(now - timedelta(days=8))  # before the first story
-    store = Store.open(db_path, load_config(config_path), clock)
+    store = Store.open(target, load_config(config_path, system=False), clock)
     try:
         _Week(store, clock).play(STORIES, now)
     finally:
         store.close()
-    return config_path, db_path
+    return config_path, target

@@ -247,14 +247,16 @@ def week_events(week: Week) -> list[LoggedEvent]:
     return [LoggedEvent(*row) for row in query.tuples().iterator()]
 
 
-def rotation_summary(store: Store, week_start: date, views: Sequence[TicketView] | None = None) -> RotationSummary:
-    """The week holding week_start, in the business time zone, as of the store's clock.
+def rotation_summary(
+    store: Store, week_start: date, views: Sequence[TicketView] | None = None, now: datetime | None = None
+) -> RotationSummary:
+    """The week holding week_start, in the business time zone, as of `now` (the store's clock).
     views: every ticket with resolved ones, when the caller has loaded them already."""
     week = Week.containing(week_start, store.config.calendar.timezone)
     if views is None:
         views = store.views(include_resolved=True)
     owner_names = dict(Owner.select(Owner.email, Owner.name).tuples())  # departed owners too
-    return summarize(week, views, week_events(week), store.clock.now(), owner_names)
+    return summarize(week, views, week_events(week), now or store.clock.now(), owner_names)
 
 
 # --- the hand-over note ------------------------------------------------------------------------

@@ -11,12 +11,15 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from frontdesk.storage import team
+from frontdesk.storage.team import Taken, Turn
 from frontdesk.storage.views import TicketView
 
 from . import views as inbox_views
 from .actions import ACTION_BINDINGS, TicketActions
 from .alerts import Alerts
 from .detail import ticket_summary
+from .handover_screen import HandoverScreen, since
 from .help_screen import HelpScreen
 from .ticket_screen import TicketScreen
 from .ticket_table import TicketTable
@@ -55,6 +58,8 @@ class InboxScreen(TicketActions, Screen):
         self._data_version: int | None = None
         self._alerts: Alerts | None = None
         self._by_id: dict[int, TicketView] = {}
+        self.turn: Turn | None = None  # who is on rotation, from the database
+        self._turn_loaded = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="banner", markup=False)
@@ -70,6 +75,8 @@ class InboxScreen(TicketActions, Screen):
         self.query_one("#search", Input).display = False
         self.query_one("#preview").display = self.app.size.height >= 30
         self.show_banner()
+        if team.me(self.app.config) is None:
+            self.app.notify(team.who_are_you(self.app.config), title="frontdesk", severity="warning", timeout=30, markup=False)
         self.query_one(TicketTable).focus()
         self._load_first_screen()
         self.reload()
@@ -91,6 +98,7 @@ class InboxScreen(TicketActions, Screen):
         self._show_preview(self.query_one(TicketTable).ticket_id)
 
     def reload(self) -> None:
+        self._load_rotation()
         store = self.app.store
 
         def load() -> Loaded:
@@ -114,7 +122,8 @@ class InboxScreen(TicketActions, Screen):
 
     def _show_rows(self) -> None:
         now = self.app.clock.now()
-        me = self.app.config.support.rep_email
+        person = team.me(self.app.config)
+        me = person.email if person is not None else self.app.config.support.rep_email
         pool = self.loaded.rows + self.loaded.resolved
         if self.search_ids is not None:
             pool = self.search_rows
@@ -139,13 +148,22 @@ class InboxScreen(TicketActions, Screen):
         banner = Text(" frontdesk ", style="bold reverse")
         if self.app.demo:
             banner.append(" DEMO MAILBOX: made-up tickets, nothing is sent ", style="bold black on yellow")
-        rep = self.app.config.support
-        banner.append(f"  {rep.rep_name} on rotation · {rep.address or 'no support address configured'}")
+        banner.append("  ").append(self._rotation_line())
         mailbox = self.app.mailbox
         if mailbox is not None:
             trouble = mailbox.state.status in ("waiting", "stopped")
             banner.append(" · ").append(mailbox.state.line(self.app.config.calendar.timezone), style="bold red" if trouble else "dim")
+        # Last: the line is cut at the screen's edge, and the address matters least.
+        banner.append(f" · {self.app.config.support.address or 'no support address configured'}")
         self.query_one("#banner", Static).update(banner)
+
+    def _rotation_line(self) -> Text:
+        if not self._turn_loaded:
+            return Text("")
+        if self.turn is None:
+            return Text("Nobody on rotation: ctrl+p, Take over the rotation", style="bold")
+        tz = self.app.config.calendar.timezone
+        return Text(f"{self.turn.rep_name} on rotation since {since(self.turn.started_at, self.app.clock.now(), tz)}")
 
     def _show_tabs(self, now, me) -> None:
         pool = self.search_rows if self.search_ids is not None else self.loaded.rows
@@ -236,3 +254,49 @@ class InboxScreen(TicketActions, Screen):
         for view in inbox_views.VIEWS:
             yield SystemCommand(f"View: {view.title}", f"Show {view.title.lower()} tickets (key {view.hotkey})", lambda key=view.key: self.action_view(key))
         yield SystemCommand("Search", "Search tickets as you type (key /)", self.action_search)
+        yield SystemCommand("Take over the rotation", "Put yourself on front-line rotation and read the hand-over note", self.action_take_rotation)
+        yield SystemCommand("Hand-over note", "The note the previous rep left when the rotation changed hands", self.action_handover_note)
+
+    # --- the rotation --------------------------------------------------------------------
+
+    def _load_rotation(self) -> None:
+        store = self.app.store
+        self.app.in_background(lambda: team.current_rotation(store), self._rotation_loaded, group="rotation", exclusive=True)
+
+    def _rotation_loaded(self, turn: Turn | None) -> None:
+        """Whoever took the rotation, here or in another process: the banner says so, and the
+        rep who took it over reads the note they were left."""
+        before, first = self.turn, not self._turn_loaded
+        self.turn, self._turn_loaded = turn, True
+        self.show_banner()
+        if first or turn is None or (before is not None and before.id == turn.id):
+            return
+        person = team.me(self.app.config)
+        if person is not None and turn.held_by(person):
+            self.app.push_screen(HandoverScreen(turn))
+        else:
+            self.app.say(f"{turn.rep_name} took over the rotation")
+
+    def action_take_rotation(self) -> None:
+        person = team.me(self.app.config)
+        if person is None:
+            self.app.say(team.who_are_you(self.app.config), "warning")
+            return
+        store = self.app.store
+
+        def done(taken: Taken) -> None:
+            tz = self.app.config.calendar.timezone
+            self.turn, self._turn_loaded = taken.turn, True
+            self.show_banner()
+            if taken.took:
+                self.app.push_screen(HandoverScreen(taken.turn))
+            else:
+                self.app.say(f"You are on rotation already, since {since(taken.turn.started_at, self.app.clock.now(), tz)}.")
+
+        self.app.in_background(lambda: team.take_rotation(store, person), done)
+
+    def action_handover_note(self) -> None:
+        if self.turn is None:
+            self.app.say("No hand-over note: nobody has taken the rotation yet.")
+            return
+        self.app.push_screen(HandoverScreen(self.turn))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
@@ -14,6 +15,7 @@ from frontdesk.mail.ingest import IngestSummary
 from frontdesk.storage.config import Config
 from frontdesk.storage.models import Event, Message, Outbox
 from frontdesk.storage.sla import TargetState, format_remaining
+from frontdesk.storage.team import Taken, Turn
 from frontdesk.storage.views import TicketView, iso
 
 from .countdown import STATUS_LABEL, format_countdown, live_remaining, live_status
@@ -176,3 +178,49 @@ def _rate(attainment: dict) -> Text:
     percent = attainment["rate"] * 100
     style = "green" if percent >= 90 else "yellow" if percent >= 75 else "red"
     return Text(f"{percent:.0f}% ({attainment['met']}/{attainment['met'] + attainment['missed']})", style=style)
+
+
+# --- the rotation ------------------------------------------------------------------------------
+
+
+def turn_json(turn: Turn) -> dict:
+    return {
+        "rep": {"name": turn.rep_name, "email": turn.rep_email},
+        "started_at": iso(turn.started_at),
+        "previous": turn.previous_name,
+        "handover": turn.handover,
+    }
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> str:
+    return f"{moment.astimezone(tz):%a %d %b %Y %H:%M}"
+
+
+def _person(name: str, email: str | None) -> str:
+    return f"{name} <{email}>" if email else name
+
+
+def rotation(console: Console, turns: Sequence[Turn], tz: ZoneInfo) -> None:
+    """Who is on rotation since when (business time zone), then the turns before."""
+    if not turns:
+        console.print(Text("Nobody has taken the rotation yet: frontdesk rotation take"))
+        return
+    current, *earlier = turns
+    line = Text("On rotation: ").append(_person(current.rep_name, current.rep_email), style="bold")
+    line.append(f", since {_local(current.started_at, tz)} ({tz.key})")
+    if current.previous_name:
+        line.append(f", after {current.previous_name}. Their hand-over note: frontdesk rotation note")
+    console.print(line)
+    for turn in earlier:
+        console.print(Text(f"  before: {_local(turn.started_at, tz)}  {_person(turn.rep_name, turn.rep_email)}", style="dim"))
+
+
+def rotation_taken(console: Console, taken: Taken, tz: ZoneInfo) -> None:
+    turn = taken.turn
+    if not taken.took:
+        console.print(Text(f"You are on rotation already, since {_local(turn.started_at, tz)}; nothing changed."))
+        return
+    line = Text(turn.rep_name, style="bold").append(" is on rotation now")
+    if turn.previous_name:
+        line.append(f", after {turn.previous_name}. Their hand-over note: frontdesk rotation note")
+    console.print(line)
