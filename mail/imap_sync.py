@@ -122,6 +122,7 @@ class MailboxSync:
         on_batch: Callable[[str, IngestSummary], None] | None = None,
         on_status: Callable[[Status, str], None] | None = None,
         after_fetch: Callable[[], None] | None = None,
+        wake: Callable[[], bool] | None = None,
     ) -> None:
         try:
             check_transport(server, "imap")  # plaintext only to this machine
@@ -141,25 +142,27 @@ class MailboxSync:
         self.on_batch = on_batch
         self.on_status = on_status
         self.after_fetch = after_fetch
+        self.wake = wake  # asked every `poll` while waiting: True ends the wait (e.g. the outbox has work)
         self.ingestor = Ingestor(store)
         self.folders = [name for name in (server.folder or "INBOX", server.sent_folder) if name]
         self._rng = random.Random()
 
     # --- the two ways to run -------------------------------------------------------------------
 
-    def sync_once(self, attempts: int = 1) -> SyncReport:
-        """Fetch what is new in every folder; a lost connection is retried `attempts - 1` times."""
+    def sync_once(self, attempts: int = 1, stop: threading.Event | None = None) -> SyncReport:
+        """Fetch what is new in every folder; a lost connection is retried `attempts - 1` times.
+        `stop` ends it between batches (e.g. when the mailbox lease is lost)."""
         report = SyncReport()  # kept across attempts: each one adds what it stored
-        never = threading.Event()
+        stop = stop or threading.Event()
         attempt = 1
         while True:
             try:
                 with self._session() as client:
-                    return self._catch_up(client, report, never)
+                    return self._catch_up(client, report, stop)
             except _TRANSIENT as error:
-                if attempt >= attempts:
-                    raise SyncError(f"{self.where}: {_reason(error)} (gave up after {attempts} attempts)") from None
-                self._wait_before_retry(attempt, error, never)
+                if attempt >= attempts or stop.is_set():
+                    raise SyncError(f"{self.where}: {_reason(error)} (gave up after {attempt} attempts)") from None
+                self._wait_before_retry(attempt, error, stop)
                 attempt += 1
 
     def watch(self, stop: threading.Event, on_report: Callable[[SyncReport], None] | None = None) -> None:
@@ -287,7 +290,7 @@ class MailboxSync:
         position = folder_position(self.account, report.folder)
         if position.uidvalidity == validity:
             return position
-        with self.store.db.atomic("IMMEDIATE"):
+        with self.store.transaction():
             position = folder_position(self.account, report.folder)  # another process may have been first
             if position.uidvalidity != validity:
                 report.rescanned = position.uidvalidity is not None
@@ -327,10 +330,11 @@ class MailboxSync:
         ]
 
     def _store_batch(self, report: FolderReport, validity: int, fetched: list[_Fetched], last_uid: int) -> None:
-        """One transaction: the messages and the position that covers them. IMMEDIATE takes the
-        write lock first, so a second process waits, then sees what the first one stored."""
+        """One transaction: the messages and the position that covers them. On SQLite every
+        transaction begins IMMEDIATE (storage/database.py): a second process waits, then sees what
+        the first one stored. Only the mailbox lease's holder syncs in the first place."""
         counts = IngestSummary()
-        with self.store.db.atomic("IMMEDIATE"):
+        with self.store.transaction():
             position = folder_position(self.account, report.folder)
             for message in fetched:
                 if position.covers(validity, message.uid):
@@ -369,7 +373,7 @@ class MailboxSync:
         if stop.is_set():
             return
         if main.error:
-            stop.wait(self.limits.idle_renew)  # nothing to IDLE on: look again later
+            self._pause(stop, self.limits.idle_renew)  # nothing to IDLE on: look again later
             return
         selected = client.select_folder(main.folder, readonly=True)
         if selected.get(b"UIDNEXT") != main.uidnext:
@@ -387,11 +391,18 @@ class MailboxSync:
             if wait <= 0:
                 return
             started = time.monotonic()
-            if client.idle_check(timeout=wait):
+            if client.idle_check(timeout=wait) or (self.wake is not None and self.wake()):
                 return
             # On a closed connection idle_check returns [] at once instead of waiting (imapclient#565).
             if wait >= 0.1 and time.monotonic() - started < wait / 2:
                 raise ConnectionError("the server closed the connection")
+
+
+    def _pause(self, stop: threading.Event, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not stop.wait(min(self.limits.poll, max(deadline - time.monotonic(), 0))):
+            if time.monotonic() >= deadline or (self.wake is not None and self.wake()):
+                return
 
 
 def _fetch(client: IMAPClient, uids: list[int], body: str) -> dict[int, dict]:

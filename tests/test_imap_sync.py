@@ -23,6 +23,7 @@ from mailserver import PASSWORD, Dovecot
 
 from frontdesk.mail.imap_sync import Limits, MailboxSync, SyncError
 from frontdesk.storage.config import ServerConfig
+from frontdesk.storage.lease import Lease
 from frontdesk.storage.store import Store
 from frontdesk.tui.cli import main as frontdesk
 
@@ -54,22 +55,28 @@ def customer_mail(tag: str, count: int) -> list[bytes]:
     return [build_mail(subject=f"{tag} problem {i}", message_id=f"{tag}.{i}@acme.example") for i in range(count)]
 
 
-def rows(db: Path, sql: str) -> list[tuple]:
+def rows(db: Path | Store, sql: str) -> list[tuple]:
+    """A SQLite file through a connection of its own; a store (either backend) through the store."""
+    if isinstance(db, Store):
+        try:
+            return [tuple(row) for row in db.db.execute_sql(sql).fetchall()]
+        finally:
+            db.release()
     with contextlib.closing(sqlite3.connect(db)) as connection:
         return connection.execute(sql).fetchall()
 
 
-def stored(db: Path) -> tuple[int, int]:
+def stored(db: Path | Store) -> tuple[int, int]:
     """(messages, distinct Message-IDs): equal means no message is stored twice."""
     return rows(db, "SELECT count(*), count(DISTINCT message_id) FROM message")[0]
 
 
-def last_uid(db: Path) -> int:
+def last_uid(db: Path | Store) -> int:
     found = rows(db, "SELECT max(last_uid) FROM sync_state")
     return found[0][0] or 0
 
 
-def has_stored(db: Path, count: int) -> Callable[[], bool]:
+def has_stored(db: Path | Store, count: int) -> Callable[[], bool]:
     return lambda: stored(db)[0] == count
 
 
@@ -201,7 +208,7 @@ def test_small_batches_commit_with_the_position(dovecot: Dovecot, store: Store) 
     limits = Limits(batch_uids=3, batch_bytes=700)  # a few messages of ~300 bytes each per batch
     engine(dovecot, store, folder, limits=limits, on_batch=lambda _, counts: batches.append(counts.read)).sync_once()
     assert sum(batches) == 7 and max(batches) <= 2
-    assert last_uid(Path(store.db.database)) == 7
+    assert last_uid(store) == 7
 
 
 def test_uidvalidity_change_rescans_without_duplicates(dovecot: Dovecot, store: Store) -> None:
@@ -216,7 +223,7 @@ def test_uidvalidity_change_rescans_without_duplicates(dovecot: Dovecot, store: 
 
     assert report.rescanned
     assert (report.counts.read, report.counts.duplicates, report.counts.new_tickets) == (6, 5, 1)
-    assert stored(Path(store.db.database)) == (6, 6)
+    assert stored(store) == (6, 6)
 
 
 def test_sent_folder_reply_stops_the_response_clock(dovecot: Dovecot, store: Store) -> None:
@@ -309,7 +316,7 @@ def test_server_stopped_mid_sync_the_watch_reconnects_and_finishes(own_dovecot: 
     total = 3000
     folder = own_dovecot.new_folder()
     own_dovecot.append(folder, customer_mail("restart", total))
-    db = Path(store.db.database)
+    db = store
     with watching(engine(own_dovecot, store, folder)) as statuses:
         wait_for(lambda: last_uid(db) > 0, 30, "the first batch")
         own_dovecot.stop()
@@ -360,7 +367,7 @@ def test_without_an_imap_section_sync_says_what_to_do(config_path: Path, tmp_pat
 
 def test_idle_wakes_the_watch_for_new_mail(dovecot: Dovecot, store: Store) -> None:
     folder = dovecot.new_folder()
-    db = Path(store.db.database)
+    db = store
     with watching(engine(dovecot, store, folder)) as statuses:
         for round_ in range(3):  # each wake-up catches up and goes back to IDLE
             wait_for(lambda: statuses and statuses[-1][0] == "idle", 15, "IDLE")
@@ -399,3 +406,124 @@ def test_sync_also_sends_what_the_outbox_holds(box: Box, smtp_server) -> None:
     assert box.run("sync").returncode == 0
     assert len(smtp_server.received) == 1
     assert rows(box.db, "SELECT status FROM outbox") == [("sent",)]
+
+
+# --- one mailbox worker per team -------------------------------------------------------------
+
+# `frontdesk sync --watch` with the mailbox lease's timing shortened, as a test can afford.
+SHORT_LEASE = """
+import sys
+from frontdesk.mail import sync_cli
+from frontdesk.storage.lease import Timing
+from frontdesk.tui.cli import main
+sync_cli.TIMING = Timing(renew_every=0.2, check_every=0.1, expires_after=2.0)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+class Daemon:
+    """A `frontdesk sync --watch` process; its stdout lines with the time each one arrived."""
+
+    def __init__(self, box: Box, db: Path | str) -> None:
+        command = [sys.executable, "-u", "-c", SHORT_LEASE, "--db", str(db), "--config", str(box.config), "sync", "--watch"]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: list[tuple[float, str]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def said(self, start: str) -> float | None:
+        """When a line starting so arrived, or None."""
+        return next((at for at, line in self.lines if line.startswith(start)), None)
+
+    def wait_for(self, start: str, timeout: float = 15) -> float:
+        wait_for(lambda: self.said(start) is not None or self.process.poll() is not None, timeout, repr(start))
+        assert self.said(start) is not None, f"{start!r} not said; stderr: {self.process.stderr.read()}"
+        return self.said(start)
+
+    def fetches(self) -> list[float]:
+        return [at for at, line in self.lines if " fetched: " in line]
+
+    def end(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
+def test_two_watch_daemons_never_both_sync_and_the_standby_takes_over(box: Box, store: Store, database) -> None:
+    """Two `sync --watch` on one database and one mailbox: one syncs, the other stands by; killed
+    with SIGKILL, the syncing one is replaced; a one-shot `sync` meanwhile leaves it to them."""
+    first = Daemon(box, database)
+    second = None
+    try:
+        first.wait_for("watching ")
+        second = Daemon(box, database)
+        second.wait_for("standing by: mail is synced by ")
+        box.server.append(box.folder, customer_mail("team", 2))
+        wait_for(lambda: len(store.views()) == 2, 15, "the first daemon's sync")
+        time.sleep(1.0)  # ten looks of the standby
+        assert first.fetches() and not second.fetches()
+        assert second.said("watching ") is None
+
+        once = subprocess.run(
+            [sys.executable, "-m", "frontdesk.tui.cli", "--db", str(database), "--config", str(box.config), "sync"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert once.returncode == 0, once.stderr
+        assert "mail is synced by " in once.stdout and "not syncing here" in once.stdout
+        assert "fetched" not in once.stdout
+
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(5)
+        killed = time.monotonic()
+        box.server.append(box.folder, customer_mail("after", 1))
+        took_over = second.wait_for("watching ", timeout=10)
+        assert took_over > killed and took_over - killed < 5, "the standby took over, after the death only"
+        wait_for(lambda: len(store.views()) == 3, 15, "the new holder's sync")
+        assert all(at > killed for at in second.fetches())
+        assert stored_once(store)
+
+        second.process.send_signal(signal.SIGINT)
+        assert second.process.wait(15) == 0
+    finally:
+        first.end()
+        if second is not None:
+            second.end()
+    assert Lease(store).observe().free, "Ctrl-C handed the mailbox over"
+
+
+def stored_once(store: Store) -> bool:
+    views = store.views()
+    return len({view.subject for view in views}) == len(views)
+
+
+def test_a_reply_queued_elsewhere_is_sent_by_the_daemon_within_seconds(
+    box: Box, store: Store, database, smtp_server
+) -> None:
+    """The daemon holds the mailbox and waits in IDLE; a rep's reply from another process wakes it
+    (the outbox has work), rather than waiting for the next mail or the 5-minute IDLE renewal."""
+    smtp = (
+        f'\n[smtp]\nhost = "{smtp_server.host}"\nport = {smtp_server.port}\nsecurity = "none"\n'
+        f'username = "support@example.com"\npassword_command = "printf {smtp_server.password}"\ntimeout = 10\n'
+    )
+    box.config.write_text(box.config.read_text(encoding="utf-8") + smtp, encoding="utf-8")
+    box.server.append(box.folder, customer_mail("wake", 1))
+    daemon = Daemon(box, database)
+    try:
+        daemon.wait_for("watching ")
+        wait_for(lambda: len(store.views()) == 1, 15, "the ticket")
+        reply = subprocess.run(
+            [sys.executable, "-m", "frontdesk.tui.cli", "--db", str(database), "--config", str(box.config),
+             "reply", "1", "--snippet", "ack"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert reply.returncode == 0, reply.stderr
+        queued = time.monotonic()
+        wait_for(lambda: len(smtp_server.received) == 1, 10, "the reply to be sent by the daemon")
+        assert time.monotonic() - queued < 5
+    finally:
+        daemon.end()

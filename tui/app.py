@@ -12,9 +12,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 import frontdesk.styles
-from frontdesk.mail.smtp_send import SendReport, send_outbox
+from frontdesk.mail.smtp_send import SendReport
+from frontdesk.mail.worker import send_if_free
 from frontdesk.storage.clock import Clock
 from frontdesk.storage.config import Config
+from frontdesk.storage.database import describe, is_unavailable
+from frontdesk.storage.files import write_private
+from frontdesk.storage.lease import Lease
 from frontdesk.storage.store import Store, StoreError
 
 from .inbox import InboxScreen
@@ -60,13 +64,15 @@ class FrontdeskApp(App):
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, lambda theme: self._save_state(theme=theme.name))
-        if self.config.imap is not None and not self.demo:
-            self.mailbox = MailboxWorker(self, self._mailbox_changed)
+        for notice in getattr(self.store, "notices", ()):  # e.g. the database's mode tightened on open
+            self.say(notice, "warning")
+        if (self.config.imap is not None or self.config.smtp is not None) and not self.demo:
+            self.mailbox = MailboxWorker(self, self._mailbox_changed, self._outbox_sent)
             self.mailbox.start()
 
     def on_unmount(self) -> None:
         if self.mailbox is not None:
-            self.mailbox.stop.set()  # the sync thread notices within a second
+            self.mailbox.close()  # hands the mailbox lease over to a standby at once
 
     def _mailbox_changed(self, state: MailboxState) -> None:
         if state.status in ("waiting", "stopped"):
@@ -100,26 +106,43 @@ class FrontdeskApp(App):
                 return
             except Exception as error:  # keep the rep's screen; say what failed instead of crashing
                 self.log.error(repr(error))
-                self.call_from_thread(self.say, f"Something went wrong: {type(error).__name__}: {error}", "error")
+                self.call_from_thread(self.say, self._failure(error), "error")
                 return
+            finally:
+                self.store.release()
             if done is not None:
                 self.call_from_thread(done, result)
 
         self.run_worker(run, thread=True, group=group, exclusive=exclusive)
 
+    def _failure(self, error: Exception) -> str:
+        if is_unavailable(error):
+            where = describe(self.store.target)
+            return f"The database {where} is unavailable; nothing was changed. frontdesk reconnects by itself: try again shortly."
+        return f"Something went wrong: {type(error).__name__}: {error}"
+
     def send_outbox(self) -> None:
-        """Send what waits in the outbox now, rather than at the mailbox's next wake-up."""
+        """Send what waits in the outbox now, rather than at the mailbox's next wake-up. Only the
+        process holding the mailbox lease sends: this inbox's worker if it holds it; otherwise the
+        holder notices the new entry within a second or two."""
         if self.config.smtp is None or self.demo:
             return
-        store = self.store
+        if self.mailbox is not None and self.mailbox.running:
+            self.mailbox.nudge()
+            return
+        store, lease = self.store, Lease(self.store)  # the worker stopped (e.g. a refused IMAP login)
 
-        def sent(report: SendReport) -> None:
-            for entry_id, error in report.failed.items():
-                self.say(f"Outbox #{entry_id} not sent: {error}; it will be retried", "warning")
-            if report.sent:
-                self.say(f"Sent {len(report.sent)} from the outbox")
+        def sent(report: SendReport | None) -> None:
+            if report is not None:
+                self._outbox_sent(report)
 
-        self.in_background(lambda: send_outbox(store), sent, group="send")
+        self.in_background(lambda: send_if_free(store, lease), sent, group="send")
+
+    def _outbox_sent(self, report: SendReport) -> None:
+        for entry_id, error in report.failed.items():
+            self.say(f"Outbox #{entry_id} not sent: {error}; it will be retried", "warning")
+        if report.sent:
+            self.say(f"Sent {len(report.sent)} from the outbox")
 
     def say(self, message: str, severity: str = "information") -> None:
         """Notifications never read markup: they often quote subjects and names from mail."""
@@ -145,7 +168,6 @@ class FrontdeskApp(App):
             return
         state = self._load_state() | changes
         try:
-            self.state_file.parent.mkdir(parents=True, exist_ok=True)
-            self.state_file.write_text(json.dumps(state), encoding="utf-8")
+            write_private(self.state_file, json.dumps(state))
         except OSError as error:
             self.say(f"Could not remember the theme: {error.strerror}", "warning")
