@@ -91,6 +91,18 @@ def test_triage_assign_reply_wait_resolve_reopen(run, inbox, tmp_path):
     assert len(shown["outbox"]) == 2
 
 
+def test_take_assigns_to_me_or_says_how_to(run, inbox, config_path):
+    run("import", str(inbox))
+    status, _, err = run("take", "1")
+    assert status == 1 and err.count("\n") == 1 and "Who are you? Add [me] name and email to" in err
+    config_path.write_text(config_path.read_text() + '\n[me]\nname = "Bob Example"\nemail = "bob@example.com"\n')
+    status, out, _ = run("take", "#1")
+    assert (status, out.strip()) == (0, "#1 is now yours (bob@example.com)")
+    assert run("take", "1")[2] == "frontdesk: ticket #1 is already yours\n"
+    shown = json.loads(run("show", "1", "--json")[1])
+    assert shown["owner"] == "bob@example.com" and shown["events"][-1]["actor"] == "Bob Example"
+
+
 def test_show_prints_the_thread(run, inbox):
     run("import", str(inbox))
     status, out, _ = run("show", "1")
@@ -140,7 +152,7 @@ def test_installed_script_has_version_and_help_on_every_verb():
     script = shutil.which("frontdesk", path=str(Path(sys.executable).parent))
     assert script, "the frontdesk console script is not installed next to this Python"
     assert subprocess.run([script, "--version"], capture_output=True, text=True, check=True).stdout.startswith("frontdesk ")
-    for verb in ("import", "list", "show", "triage", "assign", "reply", "wait", "resolve", "reopen", "stats"):
+    for verb in ("import", "list", "show", "triage", "assign", "take", "reply", "wait", "resolve", "reopen", "stats"):
         result = subprocess.run([script, verb, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "usage: frontdesk" in result.stdout, verb
 
@@ -151,6 +163,18 @@ def test_a_database_that_cannot_be_opened_is_one_line_without_traceback(tmp_path
     result = subprocess.run(
         [sys.executable, "-m", "frontdesk.tui.cli", "--db", str(not_a_db), "list"], capture_output=True, text=True
     )
-    assert result.returncode == 1
+    assert result.returncode == 2, "a database that can't be used is a problem of configuration"
     assert result.stderr.startswith("frontdesk: cannot open the database") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_server_that_cannot_be_reached_is_one_line_and_status_2():
+    result = subprocess.run(
+        [sys.executable, "-m", "frontdesk.tui.cli", "--db", "postgresql://sam@127.0.0.1:1/frontdesk", "list"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "frontdesk: cannot use the database postgresql://sam@127.0.0.1:1/frontdesk: nothing answers there: "
+        "check the host and port, and that PostgreSQL is running and reachable\n"
+    )

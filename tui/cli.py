@@ -13,17 +13,21 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from frontdesk.mail.account_cli import add_account_verbs
+from frontdesk.mail.credentials import CredentialError, database_password
 from frontdesk.mail.demo import build_demo
 from frontdesk.mail.ingest import Ingestor, IngestSummary
-from frontdesk.mail.notify import queue_handoff
 from frontdesk.mail.sources import SourceError, read_messages
 from frontdesk.mail.sync_cli import cmd_sync
+from frontdesk.storage import usecases
 from frontdesk.storage.clock import Clock, clock_from_environment
 from frontdesk.storage.config import Config, ConfigError, load_config
+from frontdesk.storage.database import DatabaseError, database_target, default_database_path, describe, is_url
 from frontdesk.storage.stats import compute_stats
-from frontdesk.storage.store import Store, StoreError, default_database_path
+from frontdesk.storage.store import Store, StoreError
+from frontdesk.storage.team import me, rotation_history, take_rotation, who_are_you
 
 from . import printing
 
@@ -54,14 +58,25 @@ class Context:
     def config(self) -> Config:
         # Read on first use: `init` writes a file that may not exist yet, `doctor` reports a broken one.
         if self._config is None:
-            self._config = load_config(self.args.config)
+            # The demo is self-contained: a team's system-wide settings must not leak into it.
+            self._config = load_config(self.args.config, system=not self.args.demo)
         return self._config
 
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store.open(self.args.db or default_database_path(), self.config, self.clock)
+            target = database_target(self.args.db, self.config)
+            password = self._database_password(target) if is_url(target) else None
+            self._store = Store.open(target, self.config, self.clock, password=password)
+            for notice in self._store.notices:  # e.g. a database readable by others, tightened
+                self.err.print(Text(f"frontdesk: {notice}"), soft_wrap=True)
         return self._store
+
+    def _database_password(self, url: str) -> str | None:
+        try:
+            return database_password(self.config.database, url)
+        except CredentialError as error:
+            raise DatabaseError(f"cannot use the database {describe(url)}: {error}") from None
 
     def close(self) -> None:
         if self._store is not None:
@@ -123,27 +138,29 @@ def cmd_show(ctx: Context) -> int:
     return 0
 
 
+# Every change to a ticket is a use case (storage/usecases.py), applied to the ticket as it is now.
+
+
 def cmd_triage(ctx: Context) -> int:
-    ticket = ctx.store.triage(ctx.args.id, ctx.args.severity)
-    return _confirm(ctx, ticket.id, f"is now severity {ticket.severity}")
+    return _confirm(ctx, usecases.triage(ctx.store, ctx.args.id, ctx.args.severity))
 
 
 def cmd_assign(ctx: Context) -> int:
-    ticket = ctx.store.assign(ctx.args.id, ctx.args.owner, ctx.args.note)
-    notified = " (notified through the outbox)" if queue_handoff(ctx.store, ticket.id, ctx.args.note) else ""
-    return _confirm(ctx, ticket.id, f"is now owned by {ticket.owner.name} <{ticket.owner.email}>{notified}")
+    return _confirm(ctx, usecases.assign(ctx.store, ctx.args.id, ctx.args.owner, ctx.args.note))
+
+
+def cmd_take(ctx: Context) -> int:
+    return _confirm(ctx, usecases.take(ctx.store, ctx.args.id))
 
 
 def cmd_reply(ctx: Context) -> int:
     store = ctx.store
     if ctx.args.snippet:
-        body = store.render_snippet(ctx.args.id, ctx.args.snippet)
+        done = usecases.snippet_reply(store, ctx.args.id, ctx.args.snippet)
     else:
-        body = _read_body(ctx.args.body_file)
-    kind = "ack" if ctx.args.snippet == "ack" else "reply"
-    entry = store.queue_reply(ctx.args.id, body, kind=kind, snippet=ctx.args.snippet)
+        done = usecases.reply(store, ctx.args.id, _read_body(ctx.args.body_file))
     waiting = sum(1 for e in store.outbox() if e.status in ("queued", "failed"))
-    return _confirm(ctx, ctx.args.id, f"reply to {entry.to_addrs[0]} queued in the outbox ({waiting} waiting to send)")
+    return _confirm(ctx, done, f" ({waiting} waiting to send)")
 
 
 def _read_body(name: str) -> str:
@@ -157,10 +174,9 @@ def _read_body(name: str) -> str:
         raise UsageError(f"{name} is not UTF-8 text") from None
 
 
-def _state_command(state: str, said: str) -> Callable[[Context], int]:
+def _change_command(change: Callable[[Store, int], usecases.Done]) -> Callable[[Context], int]:
     def command(ctx: Context) -> int:
-        ticket = ctx.store.set_state(ctx.args.id, state)
-        return _confirm(ctx, ticket.id, said)
+        return _confirm(ctx, change(ctx.store, ctx.args.id))
 
     return command
 
@@ -174,8 +190,33 @@ def cmd_stats(ctx: Context) -> int:
     return 0
 
 
-def _confirm(ctx: Context, ticket_id: int, said: str) -> int:
-    printing.confirmation(ctx.out, ticket_id, said)
+def cmd_rotation(ctx: Context) -> int:
+    if ctx.args.what == "take":
+        return _take_rotation(ctx)
+    turns = rotation_history(ctx.store, limit=6)
+    if ctx.args.what == "note":
+        if not turns or not turns[0].handover:
+            raise StoreError("no hand-over note: nobody has taken the rotation yet (frontdesk rotation take)")
+        ctx.out.file.write(turns[0].handover)
+        return 0
+    if ctx.args.json:
+        _print_json(ctx, [printing.turn_json(turn) for turn in turns])
+    else:
+        printing.rotation(ctx.out, turns, ctx.config.calendar.timezone)
+    return 0
+
+
+def _take_rotation(ctx: Context) -> int:
+    person = me(ctx.config)
+    if person is None:
+        raise UsageError(who_are_you(ctx.config))
+    taken = take_rotation(ctx.store, person, ctx.clock.now())
+    printing.rotation_taken(ctx.out, taken, ctx.config.calendar.timezone)
+    return 0
+
+
+def _confirm(ctx: Context, done: usecases.Done, more: str = "") -> int:
+    printing.confirmation(ctx.out, done.ticket.id, done.said + more)
     return 0
 
 
@@ -197,7 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'frontdesk COMMAND --help' for the options of one command.",
     )
     parser.add_argument("--version", action="version", version=f"frontdesk {_version()}")
-    parser.add_argument("--db", type=Path, metavar="PATH", help=f"ticket database (default: {default_database_path()})")
+    parser.add_argument(
+        "--db", metavar="PATH|URL",
+        help=f"ticket database: a SQLite file or a postgresql:// URL (default: [database] in the config, else {default_database_path()})",
+    )
     parser.add_argument("--config", type=Path, metavar="PATH", help="configuration file (default: $FRONTDESK_CONFIG, then the user config folder)")
     parser.add_argument("--demo", action="store_true", help="run on a throwaway demo mailbox: no configuration, no network")
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -228,20 +272,39 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("owner", metavar="OWNER-EMAIL", help="an owner from the [[owners]] section of the config")
     assign.add_argument("--note", help="a note for the owner, kept in the ticket's history")
 
+    with_id(verb("take", cmd_take, "Make a ticket yours: assign it to the [[owners]] entry with your [me] email."))
+
     reply = with_id(verb("reply", cmd_reply, "Queue a reply to the customer in the outbox."))
     body = reply.add_mutually_exclusive_group(required=True)
     body.add_argument("--snippet", metavar="NAME", help="a saved reply, e.g. ack, logs, handoff, resolved")
     body.add_argument("--body-file", metavar="FILE", help="the reply text in a UTF-8 file ('-' reads standard input)")
 
-    with_id(verb("wait", _state_command("waiting", "is waiting on the customer (resolution clock paused)"), "Mark a ticket as waiting on the customer."))
-    with_id(verb("resolve", _state_command("resolved", "is resolved"), "Mark a ticket resolved."))
-    with_id(verb("reopen", _state_command("open", "is open again"), "Reopen a waiting or resolved ticket."))
+    with_id(verb("wait", _change_command(usecases.wait), "Mark a ticket as waiting on the customer."))
+    with_id(verb("resolve", _change_command(usecases.resolve), "Mark a ticket resolved."))
+    with_id(verb("reopen", _change_command(usecases.reopen), "Reopen a waiting or resolved ticket."))
 
-    sync = verb("sync", cmd_sync, "Fetch new mail from the IMAP mailbox into tickets (the mailbox is never changed).")
-    sync.add_argument("--watch", action="store_true", help="keep running, fetching mail as it arrives (IDLE), until Ctrl-C")
+    sync = verb(
+        "sync",
+        cmd_sync,
+        "Fetch new mail from the IMAP mailbox into tickets (the mailbox is never changed), and send the outbox. "
+        "One process of the team does this at a time: when another one does, this says who and exits 0.",
+    )
+    sync.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running, fetching mail as it arrives (IDLE), until Ctrl-C or SIGTERM; "
+        "while another process syncs, stand by and take over when it stops",
+    )
 
     stats = verb("stats", cmd_stats, "Response and resolution times, and SLA attainment by severity.")
     stats.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    rotation = verb("rotation", cmd_rotation, "Who is on the front-line rotation, and since when; take it over.")
+    rotation.add_argument(
+        "what", nargs="?", choices=("take", "note"), metavar="take|note",
+        help="take: put yourself ([me] in the config) on rotation; note: print the hand-over note you were left",
+    )
+    rotation.add_argument("--json", action="store_true", help="print the latest turns as JSON for scripts")
 
     add_account_verbs(verb)  # init, doctor, outbox
     return parser
@@ -263,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return args.handler(ctx)
             finally:
                 ctx.close()
-    except (ConfigError, UsageError) as error:
+    except (ConfigError, UsageError, DatabaseError) as error:  # DatabaseError: one that can't be reached or used
         return _fail(str(error), 2)
     except (StoreError, SourceError) as error:
         return _fail(str(error), 1)
