@@ -89,7 +89,9 @@ def seed_tickets(target: str | Path, config_path: Path, count: int) -> None:
     store.close()
 
 
-def rep(target: str | Path, config_path: Path, name: str, seconds: float, start_at: float, seed: int, results) -> None:
+def rep(
+    target: str | Path, config_path: Path, name: str, seconds: float, pace: float, start_at: float, seed: int, results
+) -> None:
     store = Store.open(target, load_config(config_path), Clock())
     store.actor = name
     rng = random.Random(seed)
@@ -113,6 +115,8 @@ def rep(target: str | Path, config_path: Path, name: str, seconds: float, start_
         except Exception as error:  # what the targets count: anything but a clean refusal
             result, version, detail = "error", None, f"{type(error).__name__}: {error}"
         outcomes.append(Outcome(name, op, ticket_id, result, (time.perf_counter() - began) * 1000, version, detail))
+        if pace:
+            time.sleep(rng.expovariate(1 / pace))  # the rep reads, thinks, types
     store.close()
     results.put(outcomes)
 
@@ -185,7 +189,9 @@ def run_one(backend: str, target: str | Path, config_path: Path, reps: int, args
     results = context.Queue()
     start_at = time.time() + 3.0 + reps * 0.3  # every process opened and waiting before the start
     workers = [
-        context.Process(target=rep, args=(target, config_path, f"rep-{index}", args.seconds, start_at, index, results))
+        context.Process(
+            target=rep, args=(target, config_path, f"rep-{index}", args.seconds, args.pace, start_at, index, results)
+        )
         for index in range(reps)
     ]
     workers.append(context.Process(target=sync, args=(target, config_path, args.mail, start_at, results)))
@@ -209,6 +215,7 @@ def run_one(backend: str, target: str | Path, config_path: Path, reps: int, args
         "lost": lost_updates(target, config_path, outcomes),
         "stored": stored_messages(target, config_path),
         "seconds": args.seconds,
+        "paced": f" pausing {args.pace:g} s" if args.pace else "",
     }
 
 
@@ -225,7 +232,7 @@ def report(run: dict) -> None:
     changes = [o.ms for o in outcomes if o.result != "error"]
     _, sync_errors, sync_seconds = run["sync"] or ("sync", 1, 0.0)
     print(
-        f"\n{run['backend']:<10} {run['reps']:>2} reps: {len(outcomes) / run['seconds']:7.1f} changes/s"
+        f"\n{run['backend']:<10} {run['reps']:>2} reps{run['paced']}: {len(outcomes) / run['seconds']:7.1f} changes/s"
         f"  p50 {_percentile(changes, 0.5):6.1f} ms  p95 {_percentile(changes, 0.95):6.1f} ms"
         f"  p99 {_percentile(changes, 0.99):6.1f} ms   ok {counts['ok']}, conflicts {counts['conflict']},"
         f" refused {counts['refused']}, errors {counts['error'] + sync_errors}, lost updates {sum(run['lost'].values())}"
@@ -254,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=10_000, help="open tickets to work on")
     parser.add_argument("--mail", type=int, default=5_000, help="messages the sync stores meanwhile")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--pace", type=float, default=0.0,
+        help="mean seconds a rep pauses between changes (0: flat out, a stress test; a person takes several)",
+    )
     args = parser.parse_args(argv)
     backends = args.backends.split(",")
     with tempfile.TemporaryDirectory(prefix="frontdesk-team-") as scratch:

@@ -125,7 +125,8 @@ def _open_sqlite(path: Path, group: str | None, notices: list[str]) -> SqliteDat
         pragmas={
             "journal_mode": "wal",
             "foreign_keys": 1,
-            "busy_timeout": 5000,
+            # Several reps and the mailbox write one file: a writer waits its turn rather than fail.
+            "busy_timeout": 30_000,
             "synchronous": "normal",  # safe with WAL; a crash loses at most the last commit
         },
     )
@@ -231,14 +232,16 @@ class ChangeWatch:
         self._data_version: int | None = None
         self._shown: tuple | None = None
         self._listener = None
+        self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
-        if is_postgres(db):
-            self._connect = lambda: _listen(url, password)
-            self._thread = threading.Thread(target=self._listen, name="frontdesk-listen", daemon=True)
-            self._listener = self._connect()
-            self._thread.start()
+        self._connect = lambda: _listen(url, password)
 
     def token(self) -> int:
+        if is_postgres(self._db) and self._thread is None:
+            # Listening starts with the first look: a command that never asks costs no connection.
+            self._listener = self._connect()
+            self._thread = threading.Thread(target=self._listen, name="frontdesk-listen", daemon=True)
+            self._thread.start()
         if not is_postgres(self._db):
             data_version = self._db.execute_sql("PRAGMA data_version").fetchone()[0]
             if data_version != self._data_version:
@@ -273,7 +276,7 @@ class ChangeWatch:
 
     def close(self) -> None:
         self._stopped.set()
-        if self._listener is not None:
+        if self._thread is not None:
             self._thread.join(timeout=3)
             self._drop()
 
