@@ -220,10 +220,11 @@ class ChangeWatch:
     LISTENs for the notices the schema's triggers send (the lease sends none); a thread waits on it,
     so nothing polls the server. `token()` changes whenever something a screen shows was committed."""
 
-    # Every change to a ticket logs an event; the outbox and the rotation change on their own.
+    # Every change to a ticket logs an event; the outbox and the rotation change on their own. A
+    # draft begun or gone marks its row (saving one again as it is typed is not worth a reload).
     _SHOWN = (
         "SELECT (SELECT max(id) FROM event), (SELECT max(updated_at) FROM outbox), (SELECT count(*) FROM outbox), "
-        "(SELECT max(id) FROM rotation)"
+        "(SELECT max(id) FROM rotation), (SELECT count(*) FROM draft)"
     )
 
     def __init__(self, db: Database, url: str | None = None, password: str | None = None) -> None:
@@ -233,23 +234,32 @@ class ChangeWatch:
         self._shown: tuple | None = None
         self._listener = None
         self._thread: threading.Thread | None = None
+        self._ready = threading.Event()  # the first attempt to listen is over, well or not
         self._stopped = threading.Event()
         self._connect = lambda: _listen(url, password)
 
-    def token(self) -> int:
-        if is_postgres(self._db) and self._thread is None:
-            # Listening starts with the first look: a command that never asks costs no connection.
-            self._listener = self._connect()
+    def start(self, wait: float = 0.0) -> None:
+        """Begin listening (PostgreSQL; once): in a thread of its own, which connects and, when the
+        server goes away, connects again. Waits up to `wait` seconds for the first connection, so
+        that what is committed after start() returns is heard."""
+        if not is_postgres(self._db):
+            return  # SQLite: data_version hears every commit; nothing to wait for
+        if self._thread is None:
             self._thread = threading.Thread(target=self._listen, name="frontdesk-listen", daemon=True)
             self._thread.start()
-        if not is_postgres(self._db):
-            data_version = self._db.execute_sql("PRAGMA data_version").fetchone()[0]
-            if data_version != self._data_version:
-                self._data_version = data_version
-                shown = tuple(self._db.execute_sql(self._SHOWN).fetchone())
-                if shown != self._shown:
-                    self._shown = shown
-                    self._count += 1
+        self._ready.wait(wait)
+
+    def token(self) -> int:
+        if is_postgres(self._db):
+            self.start()  # listening starts with the first look: a command that never looks costs nothing
+            return self._count
+        data_version = self._db.execute_sql("PRAGMA data_version").fetchone()[0]
+        if data_version != self._data_version:
+            self._data_version = data_version
+            shown = tuple(self._db.execute_sql(self._SHOWN).fetchone())
+            if shown != self._shown:
+                self._shown = shown
+                self._count += 1
         return self._count
 
     def _listen(self) -> None:
@@ -259,11 +269,14 @@ class ChangeWatch:
             try:
                 if self._listener is None:
                     self._listener = self._connect()
-                    self._count += 1  # whatever happened while away counts as a change
+                    if self._ready.is_set():
+                        self._count += 1  # back after a break: whatever happened meanwhile counts
+                    self._ready.set()
                 for _ in self._listener.notifies(timeout=1.0):
                     self._count += 1
             except psycopg.Error:
                 self._drop()
+                self._ready.set()
                 self._stopped.wait(2.0)  # the server is restarting: try again shortly
 
     def _drop(self) -> None:

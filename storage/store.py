@@ -18,7 +18,7 @@ from .clock import Clock
 from .config import Config
 from .database import ChangeWatch, describe, is_postgres, is_unavailable, open_database, shared_group
 from .drafts import KeptDrafts
-from .errors import DraftKeptHere, StoreError
+from .errors import DraftKeptHere, Seen, StoreError
 from .models import (
     BaseModel,
     Customer,
@@ -266,7 +266,7 @@ class Store:
         if created:
             ticket = self._open_ticket(record, outbound)
         copied = {f.name: getattr(record, f.name) for f in fields(record) if f.name not in ("raw", "thread_ids")}
-        self._insert(
+        message_id = self._insert(
             Message,
             ticket=ticket.id,
             direction="out" if outbound else "in",
@@ -276,7 +276,7 @@ class Store:
             **copied,
         )
         if not created:
-            self._after_reply(ticket, record, outbound)
+            self._after_reply(ticket, record, outbound, message_id)
         return ticket, created
 
     def _open_ticket(self, record: MessageRecord, outbound: bool) -> Ticket:
@@ -301,7 +301,7 @@ class Store:
         self._refresh_due(ticket.id)
         return ticket
 
-    def _after_reply(self, ticket: Ticket, record: MessageRecord, outbound: bool) -> None:
+    def _after_reply(self, ticket: Ticket, record: MessageRecord, outbound: bool, stored_id: int) -> None:
         """A further message on a ticket: counts, times, and the state it moves the ticket to.
         A customer's message is a change a rep must not overlook: it takes the ticket to its next
         version, like a person's change (storage/usecases.py). Our own replies coming back are not."""
@@ -324,7 +324,8 @@ class Store:
             version = None
         if moved is not None:
             self._log(ticket, "state", moved, at=at, actor="mail", version=version)
-        data = {"direction": "out" if outbound else "in", "message_id": record.message_id}
+        # "id": the stored message, which a held send shows (storage/usecases.py).
+        data = {"direction": "out" if outbound else "in", "message_id": record.message_id, "id": stored_id}
         self._log(ticket, "message", data, at=at, actor="mail", version=version)
 
     def _portable(self, sql: str) -> str:
@@ -424,6 +425,11 @@ class Store:
     def views_of(self, ticket_ids: Sequence[int]) -> list[TicketView]:
         return ticket_views(self.config, self.clock.now(), ticket_ids=ticket_ids)
 
+    def watch_changes(self, wait: float = 5.0) -> None:
+        """Start noticing other sessions' commits now (a PostgreSQL connection that listens), so
+        that data_version() moves for everything committed from here on. Call it off the event loop."""
+        self._changes.start(wait)
+
     def data_version(self) -> int:
         """Changes whenever another session commits: a cheap way to notice new mail or edits."""
         return self._changes.token()
@@ -463,33 +469,58 @@ class Store:
         return [row[0] for row in rows]
 
     def draft(self, ticket_id: int) -> str | None:
-        """The saved draft; one kept on this computer while the database was away wins, and is
-        saved to the database now."""
+        """The saved draft's text (see saved_draft)."""
+        saved = self.saved_draft(ticket_id)
+        return saved.body if saved else None
+
+    def saved_draft(self, ticket_id: int) -> SavedDraft | None:
+        """The saved draft, with what its author saw when it began; one kept on this computer while
+        the database was away wins, and is saved to the database now."""
         kept = self._kept_drafts.get(ticket_id)
         if kept is not None:
-            self.save_draft(ticket_id, kept)
-            return kept
+            about = self._kept_drafts.about(ticket_id) or {}
+            seen = Seen(about["version"], about.get("event")) if isinstance(about.get("version"), int) else None
+            self.save_draft(ticket_id, kept, seen, about.get("quoted"))
         row = Draft.get_or_none(Draft.ticket == ticket_id)
-        return row.body if row else None
+        if row is None:
+            return None
+        seen = Seen(row.seen_version, row.seen_event) if row.seen_version is not None else None
+        return SavedDraft(row.body, seen, row.quoted_message)
 
-    def save_draft(self, ticket_id: int, body: str) -> None:
-        """Raises DraftKeptHere when the database is unavailable: the text is then kept in a private
-        file on this computer, and saved on the next draft save or read that reaches the database."""
+    def save_draft(self, ticket_id: int, body: str, seen: Seen | None = None, quoted: int | None = None) -> None:
+        """`seen`: what the author saw when the draft began, and `quoted` the customer message it
+        quotes (kept as they were when not given). Raises DraftKeptHere when the database is
+        unavailable: the text is then kept in a private file on this computer, and saved on the next
+        draft save or read that reaches the database."""
         try:
             if not body.strip():
                 Draft.delete().where(Draft.ticket == ticket_id).execute()
             else:
                 now = self.clock.now()
-                Draft.insert(ticket=ticket_id, body=body, updated_at=now).on_conflict(
-                    conflict_target=[Draft.ticket], update={Draft.body: body, Draft.updated_at: now}
+                values = {Draft.body: body, Draft.updated_at: now}
+                if seen is not None:
+                    values |= {Draft.seen_version: seen.version, Draft.seen_event: seen.event, Draft.quoted_message: quoted}
+                Draft.insert({Draft.ticket: ticket_id, **values}).on_conflict(
+                    conflict_target=[Draft.ticket], update=values
                 ).execute()
         except PeeweeException as error:
             if not is_unavailable(error):
                 raise
-            self._kept_drafts.keep(ticket_id, body)
+            about = None if seen is None else {"version": seen.version, "event": seen.event, "quoted": quoted}
+            self._kept_drafts.keep(ticket_id, body, about)
             raise DraftKeptHere(
                 "the database is unavailable: the draft is kept on this computer and saved when it is back"
             ) from None
+        self._kept_drafts.forget(ticket_id)
+
+    def discard_draft(self, ticket_id: int) -> None:
+        """The draft is deleted, here and in the database (StoreError when that is unavailable)."""
+        try:
+            Draft.delete().where(Draft.ticket == ticket_id).execute()
+        except PeeweeException as error:
+            if not is_unavailable(error):
+                raise
+            raise StoreError("the database is unavailable: the draft could not be discarded; try again shortly") from None
         self._kept_drafts.forget(ticket_id)
 
     def events(self, ticket_id: int) -> list[Event]:
@@ -512,6 +543,13 @@ class Store:
             Event, ticket=ticket.id, at=at or self.clock.now(), actor=actor or self.actor, kind=kind, data=data,
             version=version,
         )
+
+
+@dataclass(frozen=True)
+class SavedDraft:
+    body: str
+    seen: Seen | None  # what its author saw when it began; None: a draft saved before that was kept
+    quoted: int | None  # the customer message it quotes (a Message id)
 
 
 def first_name(display_name: str) -> str:

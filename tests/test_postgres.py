@@ -18,6 +18,7 @@ from conftest import run_app, settle, wait_until
 def test_a_commit_in_one_session_wakes_the_others_without_polling(postgres_url, config, clock, mail):
     first, second = Store.open(postgres_url, config, clock), Store.open(postgres_url, config, clock)
     try:
+        second.watch_changes()
         seen = second.data_version()
         assert second.data_version() == seen, "nothing happened, nothing changes"
         Ingestor(first).ingest(mail(subject="Cluster down"), "test")
@@ -33,6 +34,7 @@ def test_a_server_restart_under_a_running_session_is_survived(postgres_server, p
     try:
         Ingestor(writing).ingest(mail(subject="Before the restart"), "test")
         assert len(watching.views()) == 1
+        watching.watch_changes()
         postgres_server.restart()
         seen = watching.data_version()
         Ingestor(writing).ingest(mail(subject="After the restart"), "test")

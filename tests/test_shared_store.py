@@ -18,6 +18,8 @@ def _changed(store: Store, seen: int, seconds: float = 10.0) -> bool:
 
 def test_two_sessions_see_and_are_woken_by_each_others_changes(database, config, clock, mail):
     sam, alex = Store.open(database, config, clock), Store.open(database, config, clock)
+    sam.watch_changes()
+    alex.watch_changes()
     try:
         Ingestor(sam).ingest(mail(subject="Login loop"), "test")
         ticket_id = Ticket.select(Ticket.id).scalar(sam.db)
@@ -37,6 +39,7 @@ def test_two_sessions_see_and_are_woken_by_each_others_changes(database, config,
 def test_the_mailbox_heartbeat_wakes_nobody(database, config, clock):
     holder, inbox = Store.open(database, config, clock), Store.open(database, config, clock)
     try:
+        inbox.watch_changes()
         lease = Lease(holder)
         assert lease.acquire()
         seen = inbox.data_version()
