@@ -1,0 +1,39 @@
+"""What a ticket's row shows besides the ticket itself: mail waiting in the outbox, an unsent
+draft, and who else has the ticket open. The inbox gathers them; the table, the preview and the
+ticket view draw them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+OutboxState = Literal["queued", "sending", "failed"]
+Activity = Literal["viewing", "replying", "noting"]
+
+
+@dataclass(frozen=True)
+class Someone:
+    """Another rep's session on the ticket (never your own)."""
+
+    name: str
+    activity: Activity
+
+
+@dataclass(frozen=True)
+class Marks:
+    outbox: OutboxState | None = None  # the most pressing state of the ticket's unsent mail
+    draft: bool = False  # an unsent reply is saved
+    present: tuple[Someone, ...] = ()
+
+
+NO_MARKS = Marks()
+
+
+def with_present(marks: Mapping[int, Marks], present: Mapping[int, tuple[Someone, ...]]) -> dict[int, Marks]:
+    """The rows' marks with `present` filled in from who else has each ticket open (the app's
+    `present`, kept by tui/presence.py); `present` given in `marks` is replaced."""
+    merged = {ticket_id: replace(mark, present=()) if mark.present else mark for ticket_id, mark in marks.items()}
+    for ticket_id, someone in present.items():
+        merged[ticket_id] = replace(merged.get(ticket_id, NO_MARKS), present=someone)
+    return merged
