@@ -9,6 +9,7 @@ from pathlib import Path
 import platformdirs
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 import frontdesk.styles
@@ -19,10 +20,13 @@ from frontdesk.storage.config import Config
 from frontdesk.storage.database import describe, is_unavailable
 from frontdesk.storage.files import write_private
 from frontdesk.storage.lease import Lease
+from frontdesk.storage.presence import DEFAULT_TIMING as PRESENCE_TIMING
+from frontdesk.storage.presence import Timing as PresenceTiming
 from frontdesk.storage.store import Store, StoreError
 
 from .inbox import InboxScreen
 from .mailbox import MailboxState, MailboxWorker
+from .presence import Present, SessionPresence
 
 STYLES = Path(frontdesk.styles.__file__).parent
 STATE_FILE = platformdirs.user_state_path("frontdesk") / "tui.json"
@@ -34,6 +38,7 @@ class FrontdeskApp(App):
     TITLE = "frontdesk"
     CSS_PATH = sorted(STYLES.glob("*.tcss"))
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
+    presence_timing: PresenceTiming = PRESENCE_TIMING  # tests shorten it
 
     def __init__(
         self,
@@ -49,6 +54,8 @@ class FrontdeskApp(App):
         self.state_file = state_file
         self.tick_seconds = tick_seconds
         self.mailbox: MailboxWorker | None = None
+        self.presence: SessionPresence | None = None
+        self.present: Present = {}  # who else has which ticket open (never this session)
         self._restore_theme()
 
     @property
@@ -69,10 +76,25 @@ class FrontdeskApp(App):
         if (self.config.imap is not None or self.config.smtp is not None) and not self.demo:
             self.mailbox = MailboxWorker(self, self._mailbox_changed, self._outbox_sent)
             self.mailbox.start()
+        self.presence = SessionPresence(self, self.presence_timing)
+        self.presence.start()
 
     def on_unmount(self) -> None:
+        if self.presence is not None:
+            self.presence.close()  # the others stop seeing this session at once
         if self.mailbox is not None:
             self.mailbox.close()  # hands the mailbox lease over to a standby at once
+
+    def presence_changed(self, present: Present) -> None:
+        """Who else has which ticket open changed: every screen that shows it redraws."""
+        self.present = present
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_presence", None)
+            if show is not None and screen.is_mounted:
+                try:
+                    show(present)
+                except NoMatches:  # not composed yet, or going away: it reads app.present when shown
+                    pass
 
     def _mailbox_changed(self, state: MailboxState) -> None:
         if state.status in ("waiting", "stopped"):
@@ -139,8 +161,8 @@ class FrontdeskApp(App):
         self.in_background(lambda: send_if_free(store, lease), sent, group="send")
 
     def _outbox_sent(self, report: SendReport) -> None:
-        for entry_id, error in report.failed.items():
-            self.say(f"Outbox #{entry_id} not sent: {error}; it will be retried", "warning")
+        # A failure is announced by the inbox, which sees it in the database whichever process
+        # sent (InboxScreen._announce_failures): once, not once per process.
         if report.sent:
             self.say(f"Sent {len(report.sent)} from the outbox")
 

@@ -10,6 +10,7 @@ from rich.text import Text
 from frontdesk.storage.config import Config
 from frontdesk.storage.history import describe
 from frontdesk.storage.models import Event, Message, Outbox
+from frontdesk.storage.pending import Pending
 from frontdesk.storage.sla import TargetState
 from frontdesk.storage.views import TicketView
 
@@ -111,3 +112,15 @@ def history_lines(events: Sequence[Event], outbox: Sequence[Outbox], tz) -> Text
             text.append(f" ({entry.last_error})", style="red")
         text.append("\n")
     return text
+
+
+def pending_block(pending: Pending, ticket_id: int, now: datetime, tz) -> Text | None:
+    """The ticket view's lines for mail not sent yet (queued, sending, failed: why, and when it is
+    tried again) and a saved draft; None when there is neither."""
+    from .outbox_view import pending_lines  # here: outbox_view draws with the table's markers
+
+    lines = pending_lines(pending.by_ticket().get(ticket_id, ()), pending.drafts.get(ticket_id), now, tz)
+    if not lines:
+        return None
+    text = Text("Unsent     ", style="bold")
+    return text.append_text(Text("\n           ").join(lines))

@@ -11,7 +11,11 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from frontdesk.storage import outbox as outbox_life
+from frontdesk.storage import pending as pending_mail
 from frontdesk.storage import team
+from frontdesk.storage.pending import Pending, Unsent
+from frontdesk.storage.safe_text import display_line
 from frontdesk.storage.team import Taken, Turn
 from frontdesk.storage.views import TicketView
 
@@ -21,6 +25,10 @@ from .alerts import Alerts
 from .detail import ticket_summary
 from .handover_screen import HandoverScreen, since
 from .help_screen import HelpScreen
+from .marks import Marks, with_present
+from .modals import ConfirmScreen
+from .outbox_view import OutboxList, attempts_words, pending_lines, retry_words, what
+from .presence import Present, present_text
 from .ticket_screen import TicketScreen
 from .ticket_table import TicketTable
 
@@ -29,6 +37,7 @@ FIRST_SCREEN_ROWS = 200  # more than any terminal shows at once
 # Commits from any process are noticed within a tick (data_version) and clocks turn at known
 # times (no re-evaluation needed), so a full reload on a timer is only a safety net.
 RELOAD_SECONDS = 600
+PREVIEW_PENDING_LINES = 2  # under the summary: the outbox and the draft (the rest: enter)
 
 
 @dataclass
@@ -36,6 +45,8 @@ class Loaded:
     rows: list[TicketView] = field(default_factory=list)  # open tickets
     resolved: list[TicketView] = field(default_factory=list)  # the latest ones
     resolved_total: int = 0
+    pending: Pending = field(default_factory=Pending)  # unsent mail and drafts, per ticket
+    outbox_tickets: dict[int, TicketView] = field(default_factory=dict)  # tickets of unsent mail not in the rows
 
 
 class InboxScreen(TicketActions, Screen):
@@ -59,6 +70,10 @@ class InboxScreen(TicketActions, Screen):
         self._alerts: Alerts | None = None
         self._by_id: dict[int, TicketView] = {}
         self.turn: Turn | None = None  # who is on rotation, from the database
+        # The rows' marks (tui/marks.py) per ticket; `present` is filled in from app.present when
+        # they are shown (_show_marks), so whatever sets these leaves it empty.
+        self.marks: dict[int, Marks] = {}
+        self._failures_seen: set[tuple[int, int]] | None = None  # (outbox id, attempts); None before the first load
         self._turn_loaded = False
 
     def compose(self) -> ComposeResult:
@@ -67,12 +82,14 @@ class InboxScreen(TicketActions, Screen):
         yield Input(placeholder="Search subjects, people, customers and message text", id="search")
         with Vertical(id="main"):
             yield TicketTable(self.app.clock, empty_text="Loading tickets…", id="tickets")
+            yield OutboxList(id="outbox")
             yield Static(id="preview", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self._alerts = Alerts(self.app)
         self.query_one("#search", Input).display = False
+        self.query_one(OutboxList).display = False
         self.query_one("#preview").display = self.app.size.height >= 30
         self.show_banner()
         if team.me(self.app.config) is None:
@@ -102,15 +119,143 @@ class InboxScreen(TicketActions, Screen):
         store = self.app.store
 
         def load() -> Loaded:
+            store.watch_changes()  # from the first load on, other sessions' commits are noticed
             resolved, total = store.recently_resolved(RESOLVED_SHOWN)
-            return Loaded(store.views(), resolved, total)
+            rows = store.views()
+            pending = pending_mail.load(store)
+            known = {row.id for row in rows} | {row.id for row in resolved}
+            missing = sorted({entry.ticket_id for entry in pending.unsent} - known)
+            outbox_tickets = {row.id: row for row in store.views_of(missing)} if missing else {}
+            return Loaded(rows, resolved, total, pending, outbox_tickets)
 
         self.app.in_background(load, self._loaded, group="load", exclusive=True)
 
     def _loaded(self, loaded: Loaded) -> None:
         self._alerts.loaded(loaded.rows, self.app.clock.now())
+        self._announce_failures(loaded.pending)
+        before = self.loaded.pending
         self.loaded = loaded
+        self._make_marks()
         self._show_rows()
+        if loaded.pending != before:
+            self._refresh_open_tickets()
+
+    # --- the outbox and drafts on every row, in the preview and in view 8 -------------------
+
+    def _make_marks(self) -> None:
+        """Each ticket's outbox state and draft, from the last load (who else is on it is added
+        when they are shown: _show_marks)."""
+        pending = self.loaded.pending
+        states = pending.states()
+        self.marks = {ticket: Marks(states.get(ticket), ticket in pending.drafts) for ticket in set(states) | set(pending.drafts)}
+        self._show_marks()
+
+    def _announce_failures(self, pending: Pending) -> None:
+        """A notice for each send that failed since the last load, whichever process sent it; each
+        failed attempt once. Failures already there when the inbox opens: one notice for all."""
+        failed = pending.failed()
+        seen, self._failures_seen = self._failures_seen, {entry.failure for entry in failed}
+        tz, now = self.app.config.calendar.timezone, self.app.clock.now()
+        if seen is None:
+            if failed:
+                some = "1 message" if len(failed) == 1 else f"{len(failed)} messages"
+                self.app.notify(
+                    f"{some} in the outbox failed to send: press 8 to see why, R there to retry",
+                    title="Outbox", severity="error", markup=False, timeout=20,
+                )
+            return
+        for entry in failed:
+            if entry.failure not in seen:
+                self.app.notify(
+                    f"#{entry.ticket_id}: the {what(entry)} failed: {display_line(entry.error or 'no reason recorded')}; "
+                    f"{retry_words(entry, now, tz)}",
+                    title="Not sent", severity="error", markup=False, timeout=20,
+                )
+
+    def _refresh_open_tickets(self) -> None:
+        """A ticket open on top of the inbox shows its outbox as it is now."""
+        for screen in self.app.screen_stack:
+            if isinstance(screen, TicketScreen) and screen.data is not None:
+                screen.reload()
+
+    def _outbox_entries(self) -> list[Unsent]:
+        """What the Outbox view lists: everything unsent, or the searched tickets' mail."""
+        entries = list(self.loaded.pending.unsent)
+        if self.search_ids is not None:
+            entries = [entry for entry in entries if entry.ticket_id in self.search_ids]
+        return entries
+
+    def _selected_ticket_id(self) -> int | None:
+        if self.view_key == inbox_views.OUTBOX:
+            entry = self.query_one(OutboxList).entry
+            return entry.ticket_id if entry is not None else None
+        return self.query_one(TicketTable).ticket_id
+
+    def on_outbox_list_highlighted(self, message: OutboxList.Highlighted) -> None:
+        self._show_preview(message.entry.ticket_id if message.entry is not None else None)
+
+    def on_outbox_list_opened(self, message: OutboxList.Opened) -> None:
+        self.app.push_screen(TicketScreen(message.ticket_id), lambda _: self.reload())
+
+    def on_outbox_list_retry(self, message: OutboxList.Retry) -> None:
+        self.retry_send(message.entry)
+
+    def on_outbox_list_discard(self, message: OutboxList.Discard) -> None:
+        self.discard_send(message.entry)
+
+    def retry_send(self, entry: Unsent) -> None:
+        if entry.status != "failed":
+            self.app.say(f"The {what(entry)} on #{entry.ticket_id} is {entry.status}: only a failed one is retried.", "warning")
+            return
+        store = self.app.store
+
+        def done(_) -> None:
+            self.app.say(f"#{entry.ticket_id}: the {what(entry)} is queued again")
+            self.app.send_outbox()
+            self.reload()
+
+        self.app.in_background(lambda: outbox_life.retry(store, entry.id), done)
+
+    def discard_send(self, entry: Unsent) -> None:
+        if entry.status == "sending":
+            self.app.say(f"The {what(entry)} on #{entry.ticket_id} is being sent right now: it can't be discarded.", "warning")
+            return
+        store = self.app.store
+
+        def done(_) -> None:
+            self.app.say(f"#{entry.ticket_id}: the {what(entry)} was discarded; the history keeps that it was")
+            self.reload()
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.app.in_background(lambda: outbox_life.discard(store, entry.id), done)
+
+        body = Text(f"The {what(entry)} on #{entry.ticket_id} will never be sent:\n")
+        body.append(display_line(entry.subject), style="bold")
+        if entry.status == "failed":
+            body.append(f"\nIt failed after {attempts_words(entry)}: {display_line(entry.error or 'no reason recorded')}")
+        self.app.push_screen(ConfirmScreen("Discard from the outbox", body, "Discard it"), confirmed)
+
+    def _entry_for_palette(self, wanted: tuple[str, ...]) -> Unsent | None:
+        """The highlighted message in the Outbox view; elsewhere the selected ticket's first one in
+        one of the `wanted` states."""
+        if self.view_key == inbox_views.OUTBOX:
+            entry = self.query_one(OutboxList).entry
+        else:
+            ticket = self._selected_ticket_id()
+            mail = self.loaded.pending.by_ticket().get(ticket, []) if ticket is not None else []
+            entry = next((e for e in mail if e.status in wanted), None)
+        if entry is None:
+            self.app.say("No message in the outbox selected: 8 shows the outbox.", "warning")
+        return entry
+
+    def action_retry_send(self) -> None:
+        if (entry := self._entry_for_palette(("failed",))) is not None:
+            self.retry_send(entry)
+
+    def action_discard_send(self) -> None:
+        if (entry := self._entry_for_palette(("failed", "queued"))) is not None:
+            self.discard_send(entry)
 
     def _tick(self) -> None:
         self.query_one(TicketTable).tick()
@@ -127,6 +272,13 @@ class InboxScreen(TicketActions, Screen):
         pool = self.loaded.rows + self.loaded.resolved
         if self.search_ids is not None:
             pool = self.search_rows
+        if self.view_key == inbox_views.OUTBOX:
+            self._by_id = {row.id: row for row in [*pool, *self.loaded.outbox_tickets.values()]}
+            tz = self.app.config.calendar.timezone
+            self.query_one(OutboxList).show(self._outbox_entries(), now, tz, self._empty_text())
+            self._show_tabs(now, me)
+            self._show_preview(self._selected_ticket_id())
+            return
         rows = inbox_views.select(pool, self.view_key, now, me)
         table = self.query_one(TicketTable)
         table.empty_text = self._empty_text()
@@ -136,6 +288,10 @@ class InboxScreen(TicketActions, Screen):
         self._show_preview(table.ticket_id)
 
     def _empty_text(self) -> str:
+        if self.view_key == inbox_views.OUTBOX:
+            if self.search_ids is not None:
+                return "No mail waits in the outbox for the tickets found. Esc clears the search."
+            return "Nothing waits in the outbox: everything queued has been sent."
         if self.search_ids is not None:
             return "Nothing matches the search. Esc clears it."
         if self.view_key == "open":
@@ -170,6 +326,7 @@ class InboxScreen(TicketActions, Screen):
         counts = inbox_views.counts(pool, now, me)
         if self.search_ids is None:
             counts["resolved"] = self.loaded.resolved_total
+        counts[inbox_views.OUTBOX] = len(self._outbox_entries())
         narrow = self.app.size.width < 100
         tabs = Text()
         for view in inbox_views.VIEWS:
@@ -185,13 +342,33 @@ class InboxScreen(TicketActions, Screen):
             return
         ticket = self._row(ticket_id)
         tz = self.app.config.calendar.timezone
-        preview.update(ticket_summary(ticket, self.app.clock.now(), tz) if ticket else Text(""))
+        summary = ticket_summary(ticket, self.app.clock.now(), tz) if ticket else Text("")
+        here = self.app.present.get(ticket.id, ()) if ticket else ()
+        if here:  # last, on its own line: who else has the ticket open
+            summary.append("\n").append_text(present_text(here))
+        if ticket is not None:  # the outbox and the draft, a line each
+            pending = self.loaded.pending
+            for line in pending_lines(
+                pending.by_ticket().get(ticket.id, ()), pending.drafts.get(ticket.id), self.app.clock.now(), tz,
+                PREVIEW_PENDING_LINES,
+            ):
+                summary.append("\n").append_text(line)
+        preview.update(summary)
+
+    def _show_marks(self) -> None:
+        """The rows' markers: the outbox and drafts (self.marks), and who else is on each ticket."""
+        self.query_one(TicketTable).set_marks(with_present(self.marks, self.app.present))
+
+    def show_presence(self, present: Present) -> None:
+        """Someone else opened, left, or started or stopped writing on a ticket (app.present)."""
+        self._show_marks()
+        self._show_preview(self._selected_ticket_id())
 
     def _row(self, ticket_id: int | None) -> TicketView | None:
         return self._by_id.get(ticket_id) if ticket_id is not None else None
 
     def current_ticket(self) -> TicketView | None:
-        return self._row(self.query_one(TicketTable).ticket_id)
+        return self._row(self._selected_ticket_id())
 
     def on_ticket_table_highlighted(self, message: TicketTable.Highlighted) -> None:
         self._show_preview(message.ticket_id)
@@ -202,7 +379,12 @@ class InboxScreen(TicketActions, Screen):
     # --- views, search, preview ----------------------------------------------------------
 
     def action_view(self, key: str) -> None:
+        outbox = key == inbox_views.OUTBOX
         self.view_key = key
+        table, entries = self.query_one(TicketTable), self.query_one(OutboxList)
+        table.display, entries.display = not outbox, outbox
+        if not self.query_one("#search", Input).has_focus:
+            self._focus_list()
         self._show_rows()
 
     def action_search(self) -> None:
@@ -231,15 +413,19 @@ class InboxScreen(TicketActions, Screen):
         self._show_rows()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(TicketTable).focus()
+        self._focus_list()
 
     def action_clear_search(self) -> None:
         search = self.query_one("#search", Input)
         search.value = ""
         search.display = False
         self.search_ids = None
-        self.query_one(TicketTable).focus()
+        self._focus_list()
         self._show_rows()
+
+    def _focus_list(self) -> None:
+        """The tickets, or in the Outbox view its messages."""
+        (self.query_one(OutboxList) if self.view_key == inbox_views.OUTBOX else self.query_one(TicketTable)).focus()
 
     def action_toggle_preview(self) -> None:
         preview = self.query_one("#preview")
@@ -252,7 +438,10 @@ class InboxScreen(TicketActions, Screen):
     def palette_commands(self):
         yield from super().palette_commands()
         for view in inbox_views.VIEWS:
-            yield SystemCommand(f"View: {view.title}", f"Show {view.title.lower()} tickets (key {view.hotkey})", lambda key=view.key: self.action_view(key))
+            describe = view.describe or f"Show {view.title.lower()} tickets"
+            yield SystemCommand(f"View: {view.title}", f"{describe} (key {view.hotkey})", lambda key=view.key: self.action_view(key))
+        yield SystemCommand("Outbox: retry a failed send", "Queue the failed message again (key R in the Outbox view)", self.action_retry_send)
+        yield SystemCommand("Outbox: discard", "Drop a queued or failed message so it is never sent (key d in the Outbox view)", self.action_discard_send)
         yield SystemCommand("Search", "Search tickets as you type (key /)", self.action_search)
         yield SystemCommand("Take over the rotation", "Put yourself on front-line rotation and read the hand-over note", self.action_take_rotation)
         yield SystemCommand("Hand-over note", "The note the previous rep left when the rotation changed hands", self.action_handover_note)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,12 +11,15 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from frontdesk.storage import pending as pending_mail
 from frontdesk.storage.models import Event, Message, Outbox
+from frontdesk.storage.pending import Pending
 from frontdesk.storage.views import TicketView
 
 from .actions import ACTION_BINDINGS, TicketActions
-from .detail import call_hint, customer_lines, history_lines, message_block, target_line, when
+from .detail import call_hint, customer_lines, history_lines, message_block, pending_block, target_line, when
 from .help_screen import HelpScreen
+from .presence import Present, present_text
 
 
 @dataclass
@@ -25,6 +28,7 @@ class TicketData:
     messages: list[Message]
     events: list[Event]
     outbox: list[Outbox]
+    pending: Pending = field(default_factory=Pending)  # its mail not sent yet, and a draft
 
 
 class TicketScreen(TicketActions, Screen):
@@ -41,6 +45,7 @@ class TicketScreen(TicketActions, Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="ticket-head", markup=False)
+        yield Static(id="ticket-presence", markup=False)
         yield Static(id="ticket-clocks", markup=False)
         with VerticalScroll(id="thread"):
             yield Static(id="hint", markup=False)
@@ -50,6 +55,7 @@ class TicketScreen(TicketActions, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#hint").display = False
+        self.show_presence(self.app.present)
         self.query_one("#thread").focus()
         self.reload()
         self.set_interval(self.app.tick_seconds, self._show_clocks)
@@ -59,7 +65,10 @@ class TicketScreen(TicketActions, Screen):
         ticket_id = self.ticket_id
 
         def load() -> TicketData:
-            return TicketData(store.view(ticket_id), store.messages(ticket_id), store.events(ticket_id), store.outbox(ticket_id))
+            return TicketData(
+                store.view(ticket_id), store.messages(ticket_id), store.events(ticket_id), store.outbox(ticket_id),
+                pending_mail.of_ticket(store, ticket_id),
+            )
 
         self.app.in_background(load, self._show, group="ticket", exclusive=True)
 
@@ -85,6 +94,14 @@ class TicketScreen(TicketActions, Screen):
         self.query_one("#messages", Static).update(thread)
         self.query_one("#history", Static).update(history_lines(data.events, data.outbox, tz))
 
+    def show_presence(self, present: Present) -> None:
+        """Who else has this ticket open, in the header; the line is there only when someone is."""
+        here = present.get(self.ticket_id, ())
+        line = self.query_one("#ticket-presence", Static)
+        line.display = bool(here)
+        if here:
+            line.update(Text("Also here  ", style="bold").append_text(present_text(here)))
+
     def _show_clocks(self) -> None:
         if self.data is None:
             return
@@ -94,6 +111,8 @@ class TicketScreen(TicketActions, Screen):
         else:
             clocks = target_line("Response", view.sla.response, now, tz)
             clocks.append("\n").append_text(target_line("Resolution", view.sla.resolution, now, tz))
+        if (pending := pending_block(self.data.pending, view.id, now, tz)) is not None:
+            clocks.append("\n").append_text(pending)
         self.query_one("#ticket-clocks", Static).update(clocks)
 
     def action_help(self) -> None:

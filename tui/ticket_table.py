@@ -7,7 +7,7 @@ whose text changed. Mail text is written as plain segments: it is never parsed a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +25,7 @@ from frontdesk.storage.clock import Clock
 from frontdesk.storage.views import TicketView
 
 from .countdown import STATUS_LABEL, format_countdown, live_remaining, live_status
+from .marks import NO_MARKS, Marks
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Column:
 
 COLUMNS = (
     Column("id", "#", 5, right=True),
+    Column("marks", "", 3),  # the outbox, a draft, someone else on it: see MARKERS
     Column("due", "Due", 8, right=True),
     Column("sla", "SLA", 4),
     Column("sev", "Sev", 4),
@@ -47,6 +49,22 @@ COLUMNS = (
     Column("owner", "Owner", 12, min_screen=96),
     Column("state", "State", 7),
     Column("age", "Age", 4, min_screen=96, right=True),
+)
+
+
+# One cell each, always in the same place (outbox, draft, someone else), with shapes that read
+# without colour; the help screen explains them.
+OUTBOX_MARKERS = {"queued": "↑", "sending": "»", "failed": "!"}
+DRAFT_MARKER = "✎"
+VIEWING_MARKER = "○"
+WRITING_MARKER = "●"  # someone else is writing a reply or a note
+MARKERS = (
+    (OUTBOX_MARKERS["queued"], "mail for the ticket is queued in the outbox"),
+    (OUTBOX_MARKERS["sending"], "mail for the ticket is being sent right now"),
+    (OUTBOX_MARKERS["failed"], "sending it failed (shown reversed): 8 shows the outbox and why"),
+    (DRAFT_MARKER, "a reply draft is saved, not sent"),
+    (VIEWING_MARKER, "someone else has the ticket open"),
+    (WRITING_MARKER, "someone else is writing a reply or note on it"),
 )
 
 
@@ -87,6 +105,12 @@ class TicketTable(ScrollView, can_focus=True):
     TicketTable > .ticket-table--sev1 { color: $error; text-style: bold; }
     TicketTable > .ticket-table--untriaged { color: $secondary; text-style: bold; }
     TicketTable > .ticket-table--empty { color: $text-muted; text-style: italic; }
+    TicketTable > .ticket-table--queued { color: $foreground; text-style: bold; }
+    TicketTable > .ticket-table--sending { color: $success; text-style: bold; }
+    TicketTable > .ticket-table--failed { color: $error; text-style: bold reverse; }
+    TicketTable > .ticket-table--draft { color: $secondary; text-style: bold; }
+    TicketTable > .ticket-table--viewing { color: $secondary; }
+    TicketTable > .ticket-table--writing { color: $secondary; text-style: bold; }
     """
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -109,6 +133,12 @@ class TicketTable(ScrollView, can_focus=True):
         "ticket-table--sev1",
         "ticket-table--untriaged",
         "ticket-table--empty",
+        "ticket-table--queued",
+        "ticket-table--sending",
+        "ticket-table--failed",
+        "ticket-table--draft",
+        "ticket-table--viewing",
+        "ticket-table--writing",
     }
 
     cursor = reactive(0, always_update=True, repaint=False)
@@ -127,6 +157,7 @@ class TicketTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.clock = clock
         self.rows: Sequence[TicketView] = ()
+        self.marks: Mapping[int, Marks] = {}  # ticket id -> its markers; a ticket not in it has none
         self.empty_text = empty_text
         self._shown_clocks: dict[int, tuple[str, str]] = {}  # screen line -> (due, sla) last painted
 
@@ -146,6 +177,13 @@ class TicketTable(ScrollView, can_focus=True):
         self.cursor = min(index if index is not None else self.cursor, max(0, len(rows) - 1))
         self.refresh()
 
+    def set_marks(self, marks: Mapping[int, Marks]) -> None:
+        """New markers for the rows (the outbox, drafts, presence): only the marker cells repaint."""
+        self.marks = marks
+        width = self._widths()
+        x = width["id"] + 1
+        self.refresh(Region(x, 1, width["marks"], max(0, self.size.height - 1)))
+
     def watch_cursor(self, old: int, new: int) -> None:
         self._scroll_cursor_into_view()
         self.refresh()
@@ -157,7 +195,7 @@ class TicketTable(ScrollView, can_focus=True):
         now = self.clock.now()
         top = int(self.scroll_y)
         width = self._widths()
-        due_x = width["id"] + 1
+        due_x = width["id"] + 1 + width["marks"] + 1
         sla_x = due_x + width["due"] + 1
         for line in range(1, self.size.height):
             index = top + line - 1
@@ -250,10 +288,26 @@ class TicketTable(ScrollView, can_focus=True):
         for column in COLUMNS:
             if column.key not in width:
                 continue
+            if column.key == "marks":
+                segments.extend(self._marker_segments(self.marks.get(row.id, NO_MARKS), base))
+                segments.append(Segment(" ", base))
+                continue
             text, style = self._cell(column.key, row, now)
             segments.append(Segment(fit(text, width[column.key], column.right), base + style))
             segments.append(Segment(" ", base))
         return Strip(segments).crop_extend(0, self._width, base)
+
+    def _marker_segments(self, marks: Marks, base: Style) -> list[Segment]:
+        """Three cells: the outbox's state, a draft, someone else on the ticket."""
+        cells = [(" ", "")] * 3
+        if marks.outbox is not None:
+            cells[0] = (OUTBOX_MARKERS[marks.outbox], marks.outbox)
+        if marks.draft:
+            cells[1] = (DRAFT_MARKER, "draft")
+        if marks.present:
+            writing = any(someone.activity != "viewing" for someone in marks.present)
+            cells[2] = (WRITING_MARKER, "writing") if writing else (VIEWING_MARKER, "viewing")
+        return [Segment(char, base + self._style(name)) if name else Segment(char, base) for char, name in cells]
 
     def _cell(self, key: str, row: TicketView, now: datetime) -> tuple[str, Style]:
         target = row.running_target

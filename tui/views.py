@@ -18,6 +18,7 @@ class InboxView:
     short: str  # for narrow screens
     hotkey: str
     keep: Callable[[TicketView, datetime, str | None], bool]
+    describe: str = ""  # for the palette; by default "Show <title> tickets"
 
 
 def _open(view: TicketView, now: datetime, me: str | None) -> bool:
@@ -49,6 +50,10 @@ def _resolved(view: TicketView, now: datetime, me: str | None) -> bool:
     return view.state == "resolved"
 
 
+def _no_ticket(view: TicketView, now: datetime, me: str | None) -> bool:
+    return False  # the Outbox view lists outbox messages, not tickets (tui/outbox_view.py)
+
+
 VIEWS: tuple[InboxView, ...] = (
     InboxView("open", "Open", "Open", "1", _open),
     InboxView("untriaged", "Untriaged", "New", "2", _untriaged),
@@ -57,7 +62,9 @@ VIEWS: tuple[InboxView, ...] = (
     InboxView("urgent", "At risk & breached", "Risk", "5", _urgent),
     InboxView("waiting", "Waiting", "Wait", "6", _waiting),
     InboxView("resolved", "Resolved", "Done", "7", _resolved),
+    InboxView("outbox", "Outbox", "Out", "8", _no_ticket, "Mail waiting to be sent or failed: retry or discard it"),
 )
+OUTBOX = "outbox"
 VIEW_BY_KEY = {view.key: view for view in VIEWS}
 
 
