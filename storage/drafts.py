@@ -4,6 +4,7 @@ network gone), so that nothing a rep typed is lost; the store saves them when it
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import platformdirs
@@ -25,7 +26,13 @@ class KeptDrafts:
     def _file(self, ticket_id: int) -> Path:
         return self.folder / f"{ticket_id}.txt"
 
-    def keep(self, ticket_id: int, body: str) -> None:
+    def _about(self, ticket_id: int) -> Path:
+        return self.folder / f"{ticket_id}.json"
+
+    def keep(self, ticket_id: int, body: str, about: dict | None = None) -> None:
+        """`about`: what the draft's author saw when it began (kept beside it, as JSON)."""
+        if about is not None:
+            write_private(self._about(ticket_id), json.dumps(about))
         write_private(self._file(ticket_id), body)
 
     def get(self, ticket_id: int) -> str | None:
@@ -34,5 +41,13 @@ class KeptDrafts:
         except FileNotFoundError:
             return None
 
+    def about(self, ticket_id: int) -> dict | None:
+        try:
+            about = json.loads(self._about(ticket_id).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return about if isinstance(about, dict) else None
+
     def forget(self, ticket_id: int) -> None:
         self._file(ticket_id).unlink(missing_ok=True)
+        self._about(ticket_id).unlink(missing_ok=True)

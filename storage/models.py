@@ -171,6 +171,10 @@ class Draft(BaseModel):
     ticket = ForeignKeyField(Ticket, primary_key=True, on_delete="CASCADE", backref="draft")
     body = TextField()
     updated_at = UtcDateTimeField()
+    # What its author saw when it began (storage/errors.py Seen), and the customer message it quotes.
+    seen_version = IntegerField(null=True)
+    seen_event = IntegerField(null=True)
+    quoted_message = IntegerField(null=True)  # a Message id; NULL: none quoted (or an older draft)
 
 
 class StoreFact(BaseModel):
@@ -209,4 +213,18 @@ class Rotation(BaseModel):
     handover = TextField(null=True)  # the previous rep's hand-over note, Markdown
 
 
-MODELS = (Customer, Owner, Ticket, Message, Event, Snippet, SyncState, Outbox, Draft, StoreFact, Lease, Rotation)
+class Presence(BaseModel):
+    """One inbox session's heartbeat: the ticket it has open and what the rep does there. Judged
+    stale by each observer on its own clock (storage/presence.py), never by `renewed_at`."""
+
+    session = TextField(primary_key=True)  # random, unique to the session
+    who = TextField()  # the rep's name, for people
+    ticket_id = IntegerField(null=True)  # the ticket open in this session; NULL: none
+    activity = TextField(null=True)  # "viewing" | "replying" | "noting"; NULL with no ticket
+    beat = IntegerField(default=0)
+    host = TextField()
+    pid = IntegerField()
+    renewed_at = UtcDateTimeField()
+
+
+MODELS = (Customer, Owner, Ticket, Message, Event, Snippet, SyncState, Outbox, Draft, StoreFact, Lease, Rotation, Presence)

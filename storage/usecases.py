@@ -10,6 +10,12 @@ nothing is changed and `Conflict` says what changed and who did it. Every change
 in the same UPDATE and logs one event carrying that version, so "what changed since you looked" is
 the events after it, and the values it replaced, so that `undo` can put them back.
 
+Replies and acknowledgements are judged differently: not every change since the rep looked
+matters to what they wrote, so they are *held* (`Held`, nothing queued) only when since the reply
+began the customer wrote, anyone queued or sent a reply or acknowledgement, or the ticket changed
+owner or state; what the rep saw is a `Seen` (storage/errors.py), and the check runs under the same
+lock, so two reps sending at once send one reply. A ticket gets one acknowledgement.
+
 What a change queues (a reply, the hand-off's notifications) is written in the same transaction:
 an owner is never assigned without being notified. Sending is the outbox's job, after the commit.
 """
@@ -22,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from .errors import Conflict, StoreError
+from .errors import Change, Conflict, Held, Seen, StoreError
 from .handoff import handoff_notifications
 from .history import describe
 from .models import Draft, Event, Message, Outbox, Owner, Ticket, UtcDateTimeField
@@ -90,26 +96,84 @@ def take(store: Store, ticket_id: int, version: int | None = None) -> Done:
     return Done(ticket, f"is now yours ({owner.email})")
 
 
-def acknowledge(store: Store, ticket_id: int, version: int | None = None) -> Done:
-    """Queue the acknowledgement: a first response right away, before the answer is known."""
-    return snippet_reply(store, ticket_id, ACK, version)
+def acknowledge(
+    store: Store, ticket_id: int, version: int | None = None, *, seen: Seen | None = None, force: bool = False
+) -> Done:
+    """Queue the acknowledgement: a first response right away, before the answer is known. A
+    ticket gets one: when it already has one (queued or sent), this says so and queues nothing."""
+    return snippet_reply(store, ticket_id, ACK, version, seen=seen, force=force)
 
 
-def snippet_reply(store: Store, ticket_id: int, name: str, version: int | None = None) -> Done:
-    """A saved reply as it is, filled for this ticket; the `ack` snippet is an acknowledgement."""
-    with _changing(store, ticket_id, version) as ticket:
+def snippet_reply(
+    store: Store, ticket_id: int, name: str, version: int | None = None, *, seen: Seen | None = None,
+    force: bool = False,
+) -> Done:
+    """A saved reply as it is, filled for this ticket; the `ack` snippet is an acknowledgement.
+    Held like `reply`."""
+    kind = "ack" if name == ACK else "reply"
+    with _changing(store, ticket_id, None) as ticket:
+        if kind == "ack" and (earlier := already_acknowledged(store, ticket.id)) is not None:
+            return Done(ticket, earlier)
+        if not force:
+            _hold_if_moved(store, ticket, _seen(seen, version), kind)
         body = store.render_snippet(ticket_id, name)
-        ticket, entry = _queue_reply(store, ticket, body, "ack" if name == ACK else "reply", name)
+        ticket, entry = _queue_reply(store, ticket, body, kind, name)
     return _replied(ticket, entry)
 
 
-def reply(store: Store, ticket_id: int, body: str, snippet: str | None = None, version: int | None = None) -> Done:
-    """Queue a reply in the outbox; it replaces the ticket's draft. `snippet`: the last one used."""
+def reply(
+    store: Store, ticket_id: int, body: str, snippet: str | None = None, version: int | None = None, *,
+    seen: Seen | None = None, force: bool = False,
+) -> Done:
+    """Queue a reply in the outbox; it replaces the ticket's draft. `snippet`: the last one used.
+
+    `seen` is what the rep saw when the reply began (`version` alone: the ticket's version they
+    saw; neither: nothing to compare, as a command typed on the spot). When since then the customer
+    wrote, anyone queued or sent a reply or acknowledgement, or the ticket changed owner or state,
+    nothing is queued: `Held` says what happened. Other changes (a severity, a note) don't hold a
+    reply. `force=True` sends regardless. The check runs under the ticket's lock, in the
+    transaction that queues: of two reps sending at once, the second is held by the first's reply.
+    """
     if not body.strip():
         raise StoreError("the reply is empty")
-    with _changing(store, ticket_id, version) as ticket:
+    with _changing(store, ticket_id, None) as ticket:
+        if not force:
+            _hold_if_moved(store, ticket, _seen(seen, version), "reply")
         ticket, entry = _queue_reply(store, ticket, body, "reply", snippet)
     return _replied(ticket, entry)
+
+
+def seen_now(store: Store, ticket_id: int) -> Seen:
+    """The ticket as it is now, for a reply beginning: its version and its newest event, read in one
+    statement so that both describe the same moment. Every event a ticket logs that can hold a
+    reply is written after the UPDATE of its ticket row, under that row's lock (use cases here,
+    mail in Store._after_reply), so a ticket's event ids follow commit order: whatever commits
+    after this read has a larger id."""
+    row = store._first(
+        "SELECT t.version, (SELECT MAX(e.id) FROM event e WHERE e.ticket_id = t.id) FROM ticket t WHERE t.id = ?",
+        (ticket_id,),
+    )
+    if row is None:
+        raise StoreError(f"no ticket #{ticket_id}")
+    return Seen(version=row[0], event=row[1] or 0)
+
+
+def changes_since(store: Store, ticket_id: int, seen: Seen) -> list[Change]:
+    """What holds a reply begun at `seen`, oldest first (see `reply` and storage/errors.py Seen)."""
+    query = Event.select().where((Event.ticket == ticket_id) & Event.kind.in_(_HOLDING_KINDS))
+    by_time = seen.event is None and seen.version is None
+    if seen.event is not None:
+        query = query.where(Event.id > seen.event)
+    elif seen.version is not None:
+        query = query.where(Event.version > seen.version)
+    elif seen.at is None:
+        return []
+    changes = []
+    for event in query.order_by(Event.id).execute(store.db):
+        found = _change_of(store, ticket_id, event)
+        if found is not None and (not by_time or found[1] > seen.at):
+            changes.append(found[0])
+    return changes
 
 
 def note(store: Store, ticket_id: int, text: str, version: int | None = None) -> Done:
@@ -149,6 +213,106 @@ def undo(store: Store, ticket_id: int, version: int | None = None) -> Done:
         data = {"undid": event.id, "kind": event.kind, "change": change}
         ticket = _record(store, ticket, "undo", data, _restored(event.data.get("before", {})))
     return Done(ticket, f"is back as it was before “{_short(describe(event))}”")
+
+
+# --- the check at send time -----------------------------------------------------------------
+
+_HOLDING_KINDS = ("message", "reply_queued", "owner", "state", "undo")
+_SHOWN_HELD = 3  # a held send's one line names the latest few changes
+
+
+def _seen(seen: Seen | None, version: int | None) -> Seen | None:
+    return seen if seen is not None else (Seen(version=version) if version is not None else None)
+
+
+def _hold_if_moved(store: Store, ticket: Ticket, seen: Seen | None, kind: str) -> None:
+    """Inside the transaction that queues, with the ticket locked: raise Held when it moved."""
+    if seen is None:
+        return
+    changes = changes_since(store, ticket.id, seen)
+    if not changes:
+        return
+    lines = [f"{display_line(c.who)} {_short(c.said)} at {_when(store, c.at)}" for c in changes[-_SHOWN_HELD:]]
+    if len(changes) > _SHOWN_HELD:
+        lines.insert(0, f"{len(changes) - _SHOWN_HELD} earlier changes")
+    what = "acknowledgement" if kind == "ack" else "reply"
+    message = f"#{ticket.id} {what} held: since you began, {', '.join(lines)}; nothing was sent"
+    raise Held(message, ticket.id, kind, tuple(changes), seen_now(store, ticket.id))
+
+
+def _change_of(store: Store, ticket_id: int, event: Event) -> tuple[Change, datetime] | None:
+    """The change an event makes to a reply in progress, and when frontdesk learnt of it; None
+    when it makes none (an auto-reply, our own reply coming back sent, a reply taken back, ...)."""
+    who, at, data = event.actor, event.at, event.data
+    match event.kind:
+        case "message":
+            message = _message_of(store, ticket_id, data)
+            if message is None:  # (not to be: messages are never deleted)
+                return (Change("message", "the customer", at, "wrote again"), at) if data.get("direction") == "in" else None
+            sender = message.from_name or message.from_email
+            if message.direction == "in":
+                if message.auto is not None:
+                    return None  # an out-of-office or a bounce changes nothing the rep would say
+                return Change("message", sender, message.received_at, "wrote again", message.body_text), message.created_at
+            if message.message_id and _is_ours(store, ticket_id, message.message_id):
+                return None  # the outbox's own reply, sent: its queuing is the change
+            said = "replied outside frontdesk"
+            return Change("sent", sender, message.received_at, said, message.body_text, "sent"), message.created_at
+        case "reply_queued":
+            entry = next(iter(Outbox.select().where(Outbox.id == data.get("outbox")).execute(store.db)), None)
+            if entry is None or entry.kind not in ("reply", "ack"):
+                return None  # taken back or discarded: it never went
+            what = "an acknowledgement" if entry.kind == "ack" else "a reply"
+            verb = "sent" if entry.status == "sent" else "queued"
+            when = entry.sent_at if entry.status == "sent" and entry.sent_at else at
+            return Change(entry.kind, who, when, f"{verb} {what}", entry.body, entry.status), at
+        case "owner":
+            said = "took the ticket" if data.get("taken") else f"handed it to {data.get('to')}"
+            return Change("owner", who, at, said), at
+        case "state" if who != "mail":  # mail's state changes come with the customer's message
+            return Change("state", who, at, f"moved it {data['from']} → {data['to']}"), at
+        case "undo" if data.get("kind") in ("owner", "state"):
+            return Change(data["kind"], who, at, describe(event)), at
+    return None
+
+
+def _message_of(store: Store, ticket_id: int, data: dict) -> Message | None:
+    query = Message.select().where(Message.ticket == ticket_id)
+    if data.get("id") is not None:
+        query = query.where(Message.id == data["id"])
+    elif data.get("message_id"):  # logged before events named the stored message
+        query = query.where((Message.message_id == data["message_id"]) & (Message.direction == data.get("direction")))
+    else:
+        return None
+    return next(iter(query.order_by(Message.id.desc()).limit(1).execute(store.db)), None)
+
+
+def _is_ours(store: Store, ticket_id: int, message_id: str) -> bool:
+    query = Outbox.select(Outbox.id).where((Outbox.ticket == ticket_id) & (Outbox.message_id == message_id))
+    return next(iter(query.execute(store.db)), None) is not None
+
+
+def already_acknowledged(store: Store, ticket_id: int) -> str | None:
+    """What `acknowledge` says instead of queuing a second acknowledgement (one is queued, being
+    sent, sent, or failed and waiting to be retried or discarded); None when there is none."""
+    query = Outbox.select().where((Outbox.ticket == ticket_id) & (Outbox.kind == "ack")).order_by(Outbox.id.desc())
+    entry = next(iter(query.limit(1).execute(store.db)), None)
+    if entry is None:
+        return None
+    if entry.status == "sent":
+        how = f"sent at {_when(store, entry.sent_at or entry.updated_at)}"
+    elif entry.status == "failed":
+        how = "waiting in the outbox to be retried"
+    else:
+        how = f"{entry.status} at {_when(store, entry.created_at)}"
+    return f"already has an acknowledgement ({how}, by {display_line(entry.actor)}); nothing was queued"
+
+
+def _when(store: Store, at: datetime) -> str:
+    """14:02 today, else Tue 24 Nov 14:02, in the desk's time zone."""
+    zone = store.config.calendar.timezone
+    local, today = at.astimezone(zone), store.clock.now().astimezone(zone).date()
+    return f"{local:%H:%M}" if local.date() == today else f"{local:%a %d %b %H:%M}"
 
 
 # --- one change: read under the lock, check the version, write with the next one ----------

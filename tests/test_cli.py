@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -91,6 +93,64 @@ def test_triage_assign_reply_wait_resolve_reopen(run, inbox, tmp_path):
     assert len(shown["outbox"]) == 2
 
 
+def test_a_reply_is_held_when_the_customer_wrote_since_the_version_read_and_force_sends_it(run, inbox, tmp_path, mail):
+    run("import", str(inbox))
+    _, shown, _ = run("show", "1")
+    assert "Version 0: reply to it as shown here with frontdesk reply 1 --seen 0" in shown
+    assert json.loads(run("show", "1", "--json")[1])["version"] == 0
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "3.eml").write_bytes(mail(body="Still down, now the \x1b[31madmin [b]UI[/b] too.", in_reply_to="q1@acme.example"))
+    run("import", str(again))
+    body = tmp_path / "reply.txt"
+    body.write_text("We are on it.\n")
+
+    status, out, err = run("reply", "1", "--body-file", str(body), "--seen", "0")
+    assert (status, out) == (3, "")
+    assert err == (
+        "frontdesk: #1 reply held: since you began, Alice Customer wrote again at 15:00; nothing was sent "
+        "(--force sends it anyway)\n"
+    )
+    assert json.loads(run("show", "1", "--json")[1])["outbox"] == []
+    assert run("reply", "1", "--body-file", str(body), "--seen", "1")[0] == 0, "read again: it goes"
+    status, out, _ = run("reply", "1", "--body-file", str(body), "--seen", "1")
+    assert status == 3, "a second reply on top of the first is held too"
+    status, out, _ = run("reply", "1", "--body-file", str(body), "--seen", "1", "--force")
+    assert status == 0 and "queued in the outbox (2 waiting to send)" in out
+
+
+def test_without_seen_a_reply_file_began_when_it_was_last_written(run, inbox, tmp_path):
+    run("import", str(inbox))
+    body = tmp_path / "reply.txt"
+    body.write_text("We are on it.\n")
+    before = (NOW - timedelta(minutes=5)).timestamp()
+    os.utime(body, (before, before))  # written at 14:55; at 15:00 someone hands the ticket over
+    run("assign", "1", "bob@example.com")
+    status, _, err = run("reply", "1", "--body-file", str(body))
+    assert status == 3 and "since you began, Dana Rep handed it to bob@example.com at 15:00; nothing was sent" in err
+    os.utime(body, None)  # written again, after the hand-off
+    assert run("reply", "1", "--body-file", str(body))[0] == 0
+
+
+def test_seen_must_be_a_version_the_ticket_had(run, inbox):
+    run("import", str(inbox))
+    assert run("reply", "1", "--snippet", "logs", "--seen", "7") == (
+        2, "", "frontdesk: --seen 7: ticket #1 is at version 0\n"
+    )
+    with pytest.raises(SystemExit) as bad:  # argparse's own refusal, exit status 2
+        run("reply", "1", "--snippet", "logs", "--seen", "latest")
+    assert bad.value.code == 2
+
+
+def test_a_second_acknowledgement_says_so_and_queues_nothing(run, inbox):
+    run("import", str(inbox))
+    assert run("reply", "2", "--snippet", "ack")[1] == "#2 acknowledgement to eve@elite.example queued in the outbox (1 waiting to send)\n"
+    status, out, err = run("reply", "2", "--snippet", "ack", "--force")
+    assert (status, err) == (0, "")
+    assert out == "#2 already has an acknowledgement (queued at 15:00, by Dana Rep); nothing was queued\n"
+    assert len(json.loads(run("show", "2", "--json")[1])["outbox"]) == 1
+
+
 def test_take_assigns_to_me_or_says_how_to(run, inbox, config_path):
     run("import", str(inbox))
     status, _, err = run("take", "1")
@@ -127,6 +187,7 @@ def test_stats_json(run, inbox):
         (("triage", "1", "--severity", "1"), "frontdesk: no ticket #1\n", 1),
         (("import", "/nonexistent/mail"), "frontdesk: /nonexistent/mail: no such file or folder\n", 1),
         (("assign", "1", "x@y.example"), "frontdesk: no ticket #1\n", 1),
+        (("reply", "1", "--snippet", "ack", "--seen", "0"), "frontdesk: no ticket #1\n", 1),
     ],
 )
 def test_failures_are_one_line(run, args, reason, status):

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 from test_modals import HOSTILE, HOSTILE_SHOWN, Host, no_blink, screen_text, settle
 
 from frontdesk.mail.ingest import Ingestor
 from frontdesk.storage import usecases
-from frontdesk.storage.models import Snippet, Ticket
+from frontdesk.storage.config import Person
+from frontdesk.storage.models import Message, Snippet, Ticket
 from frontdesk.tui.compose import ComposeScreen, own_text, send_problem
+from frontdesk.tui.held_screen import HeldScreen
 
 from conftest import NOW
 
@@ -24,6 +28,15 @@ Scenario = Callable[[object, ComposeScreen], Awaitable[None]]
 def ticket_id(store, mail) -> int:
     Ingestor(store).ingest(mail(subject=HOSTILE, sender="Alice Doe <alice@acme.example>", body=BODY), "test")
     return Ticket.get().id
+
+
+def as_someone_else(store, name: str = "Sam Lee", email: str | None = None):
+    """Another rep's session on the same database: only who acts differs."""
+    other = copy.copy(store)
+    other.actor = name
+    if email is not None:
+        other.config = replace(store.config, me=Person(name, email))
+    return other
 
 
 def compose(store, ticket_id: int, scenario: Scenario, size: tuple[int, int] = (80, 24)) -> Host:
@@ -158,21 +171,148 @@ def test_sending_queues_the_reply_with_the_quote_and_clears_the_draft(store, tic
     assert store.draft(ticket_id) is None
 
 
-def test_a_change_made_while_writing_is_told_before_the_reply_goes(store, ticket_id):
+def test_a_change_of_state_made_while_writing_holds_the_reply_until_the_rep_says_send(store, ticket_id):
     seen: dict[str, str] = {}
 
     async def write_while_someone_resolves(pilot, screen: ComposeScreen) -> None:
         await type_text(pilot, "Thanks, on it.")
-        usecases.resolve(store, ticket_id)  # meanwhile, someone else resolves the ticket
+        usecases.resolve(as_someone_else(store), ticket_id)  # meanwhile, someone else resolves the ticket
         await send(pilot)
         seen["screen"] = screen_text(pilot.app)
+        assert isinstance(pilot.app.screen, HeldScreen)
         assert store.outbox() == [] and "Thanks, on it." in screen.editor.text
-        await send(pilot)  # told: now it goes
+        await pilot.press("s")  # send anyway
+        await settle(pilot)
 
-    app = compose(store, ticket_id, write_while_someone_resolves, size=(140, 30))
-    assert f"#{ticket_id} changed since you looked: new → resolved by Dana Rep at 15:00" in seen["screen"]
-    assert "Press ctrl+s again to send it anyway." in seen["screen"]
+    app = compose(store, ticket_id, write_while_someone_resolves, size=(100, 30))
+    assert "Not sent: #1 changed" in seen["screen"] and "Since you began this reply:" in seen["screen"]
+    assert "Sam Lee moved it new → resolved · 15:00" in seen["screen"]
     assert app.results == [True] and [entry.body.split("\n")[0] for entry in store.outbox()] == ["Thanks, on it."]
+
+
+def test_back_to_editing_keeps_the_text_and_the_next_send_goes(store, ticket_id):
+    seen: dict[str, str] = {}
+
+    async def write(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "Thanks, on it.")
+        usecases.take(as_someone_else(store, "Bob Example", "bob@example.com"), ticket_id)
+        await send(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        seen["screen"] = screen_text(pilot.app)
+        assert pilot.app.screen is screen and not screen.editor.read_only
+        await type_text(pilot, " Bob has it.")
+        await send(pilot)  # what was shown on the held screen holds it no more
+
+    app = compose(store, ticket_id, write, size=(100, 30))
+    assert "Not sent: edit, then ctrl+s to send it, or ctrl+d to discard it." in seen["screen"]
+    assert app.results == [True] and store.outbox()[0].body.startswith("Thanks, on it. Bob has it.\n")
+
+
+def test_a_severity_or_a_note_made_while_writing_holds_nothing(store, ticket_id):
+    async def write(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "Thanks, on it.")
+        usecases.triage(as_someone_else(store), ticket_id, 1)
+        usecases.note(as_someone_else(store), ticket_id, "they call back at 4")
+        await send(pilot)
+
+    app = compose(store, ticket_id, write)
+    assert app.results == [True] and len(store.outbox()) == 1
+
+
+def test_discarding_asks_first_and_then_deletes_the_draft(store, ticket_id):
+    seen: dict[str, str] = {}
+
+    async def discard(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "half a thought")
+        await pilot.pause(0.7)
+        await settle(pilot)
+        assert store.draft(ticket_id).startswith("half a thought")
+        await pilot.press("ctrl+d")
+        await settle(pilot)
+        seen["dialog"] = screen_text(pilot.app)
+        await pilot.press("enter")  # enter keeps it: a key meant for the text never throws it away
+        await settle(pilot)
+        assert pilot.app.screen is screen and store.draft(ticket_id).startswith("half a thought")
+        await pilot.press("ctrl+d", "y")
+        await settle(pilot)
+
+    app = compose(store, ticket_id, discard)
+    assert "Discard the draft to #1?" in seen["dialog"] and "nothing is sent" in seen["dialog"]
+    assert app.results == [False] and store.draft(ticket_id) is None and store.outbox() == []
+
+
+def test_the_footer_offers_discard(store, ticket_id):
+    seen: dict[str, str] = {}
+
+    async def look(pilot, screen: ComposeScreen) -> None:
+        seen["screen"] = screen_text(pilot.app)
+
+    compose(store, ticket_id, look, size=(120, 24))
+    assert "^d Discard" in seen["screen"] and "Quote newest" not in seen["screen"]
+
+
+def test_a_draft_quoting_an_older_message_says_so_and_ctrl_r_quotes_the_newest(store, ticket_id, mail):
+    seen: dict[str, str] = {}
+
+    async def begin(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "Hi Alice, restart the indexer")
+        await pilot.press("escape")
+        await settle(pilot)
+
+    compose(store, ticket_id, begin)
+    first = Ticket.get().messages.order_by(Message.id).first().message_id
+    Ingestor(store).ingest(
+        mail(subject="Re: search", body="Update: it came back, then broke again.", in_reply_to=first), "test"
+    )
+
+    async def come_back(pilot, screen: ComposeScreen) -> None:
+        seen["back"] = screen_text(pilot.app)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        seen["after"] = screen_text(pilot.app)
+        seen["text"] = screen.editor.text
+        await type_text(pilot, ".")
+        await pilot.press("escape")
+
+    compose(store, ticket_id, come_back, size=(100, 30))
+    assert "Draft back; the customer wrote again since: ctrl+r quotes the new message." in seen["back"]
+    assert "^r Quote newest" in seen["back"] and "^r Quote newest" not in seen["after"]
+    assert seen["text"] == (
+        "Hi Alice, restart the indexer\n\nOn Wed, 25 Nov 2026 at 15:00, Alice Customer wrote:\n"
+        "> Update: it came back, then broke again."
+    )
+    assert "The customer's newest message is quoted now" in seen["after"]
+    saved = store.saved_draft(ticket_id)
+    assert saved.body.startswith("Hi Alice, restart the indexer.\n") and saved.quoted == Message.select().count()
+
+    async def once_more(pilot, screen: ComposeScreen) -> None:
+        seen["again"] = screen_text(pilot.app)
+
+    compose(store, ticket_id, once_more, size=(100, 30))
+    assert "Your saved draft is back." in seen["again"], "the quote is the newest now"
+
+
+def test_a_restored_draft_is_held_by_what_happened_since_it_began(store, ticket_id):
+    seen: dict[str, str] = {}
+
+    async def begin(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "Hi Alice, restart the indexer")
+        await pilot.press("escape")
+        await settle(pilot)
+
+    compose(store, ticket_id, begin)
+    usecases.acknowledge(as_someone_else(store), ticket_id)  # (an acknowledgement leaves the draft alone)
+
+    async def come_back_and_send(pilot, screen: ComposeScreen) -> None:
+        await send(pilot)
+        seen["held"] = screen_text(pilot.app)
+        await pilot.press("escape")  # back to editing
+        await settle(pilot)
+
+    app = compose(store, ticket_id, come_back_and_send, size=(100, 30))
+    assert "Sam Lee queued an acknowledgement · 15:00" in seen["held"] and "Thanks for getting in touch" in seen["held"]
+    assert app.results == [] and len(store.outbox()) == 1
 
 
 def test_a_snippet_goes_in_at_the_cursor_and_is_recorded(store, ticket_id):

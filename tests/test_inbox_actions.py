@@ -47,11 +47,14 @@ def test_acknowledge_asks_then_queues_the_ack(demo_store):
         ticket_id = untriaged_first(app)
         before = Outbox.select().where(Outbox.ticket == ticket_id).count()
         await pilot.press("a")
+        await settle(pilot)  # (whether the ticket has an acknowledgement already is looked up first)
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await settle(pilot)
         assert Outbox.select().where(Outbox.ticket == ticket_id).count() == before
-        await pilot.press("a", "y")
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("y")
         await settle(pilot)
         queued = Outbox.select().where(Outbox.ticket == ticket_id).order_by(Outbox.id.desc()).first()
         assert queued.kind == "ack" and f"#{ticket_id}" in queued.body

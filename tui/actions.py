@@ -8,11 +8,12 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 
 from frontdesk.storage import usecases
-from frontdesk.storage.errors import Conflict
+from frontdesk.storage.errors import Conflict, Held, Seen
 from frontdesk.storage.usecases import Done
 from frontdesk.storage.views import TicketView
 
 from .compose import ComposeScreen
+from .held_screen import SEND, HeldScreen
 from .modals import ConfirmScreen, NoteScreen, OwnerChoice, OwnerPickerScreen, SeverityScreen
 from .stats_screen import StatsScreen
 
@@ -101,16 +102,53 @@ class TicketActions:
         self.app.push_screen(SeverityScreen(ticket.subject, ticket.severity), chosen)
 
     def action_acknowledge(self) -> None:
+        """One acknowledgement per ticket; held, like a reply, when the ticket moved since the row
+        the rep acted on was shown (the customer wrote, someone answered, owner or state changed)."""
         if (ticket := self._ticket_or_say()) is None:
             return
         store = self.app.store
+        seen = Seen(version=ticket.version)  # the ticket as its row showed it
+
+        def ask(already: str | None) -> None:
+            if already is not None:
+                self.app.say(f"#{ticket.id} {already}", "warning")
+                return
+            body = f"Queue the acknowledgement to {ticket.requester_name or ticket.requester}? It says the request is logged and being looked at."
+            self.app.push_screen(ConfirmScreen(f"Acknowledge #{ticket.id}", body, "Queue it"), confirmed)
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._change(lambda: usecases.acknowledge(store, ticket.id, ticket.version), then_send=True)
+                self._acknowledge(ticket.id, seen)
 
-        body = f"Queue the acknowledgement to {ticket.requester_name or ticket.requester}? It says the request is logged and being looked at."
-        self.app.push_screen(ConfirmScreen(f"Acknowledge #{ticket.id}", body, "Queue it"), confirmed)
+        self.app.in_background(lambda: usecases.already_acknowledged(store, ticket.id), ask)
+
+    def _acknowledge(self, ticket_id: int, seen: Seen) -> None:
+        store = self.app.store
+
+        def attempt() -> Done | Held:
+            try:
+                return usecases.acknowledge(store, ticket_id, seen=seen)
+            except Held as held:
+                return held
+
+        def done(result: Done | Held) -> None:
+            self.reload()
+            if isinstance(result, Held):
+                def choice(chosen: str | None) -> None:
+                    if chosen == SEND:  # only what happens after this screen holds it again
+                        self._acknowledge(ticket_id, result.current)
+
+                zone, now = store.config.calendar.timezone, store.clock.now()
+                self.app.push_screen(HeldScreen(result, zone, now), choice)
+                return
+            if not result.outbox:  # it already had one: nothing was queued
+                self.app.say(f"#{result.ticket.id} {result.said}", "warning")
+                return
+            self.app.last_undo = (result.ticket.id, result.ticket.version)
+            self.app.say(f"#{result.ticket.id} {result.said}")
+            self.app.send_outbox()
+
+        self.app.in_background(attempt, done)
 
     def action_reply(self) -> None:
         if (ticket := self._ticket_or_say()) is None:
@@ -188,7 +226,7 @@ class TicketActions:
             if text:
                 self._change(lambda: usecases.note(store, ticket.id, text, ticket.version))
 
-        self.app.push_screen(NoteScreen(ticket.subject), written)
+        self.app.push_screen(NoteScreen(ticket.subject, ticket.id), written)
 
     def action_stats(self) -> None:
         self.app.push_screen(StatsScreen(self.app.store))

@@ -8,6 +8,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from frontdesk.storage import usecases
 from frontdesk.storage.clock import Clock, clock_from_environment
 from frontdesk.storage.config import Config, ConfigError, load_config
 from frontdesk.storage.database import DatabaseError, database_target, default_database_path, describe, is_url
+from frontdesk.storage.errors import Held, Seen
 from frontdesk.storage.stats import compute_stats
 from frontdesk.storage.store import Store, StoreError
 from frontdesk.storage.team import me, rotation_history, take_rotation, who_are_you
@@ -132,9 +134,11 @@ def cmd_show(ctx: Context) -> int:
     view = store.view(ctx.args.id)
     messages, events, outbox = store.messages(view.id), store.events(view.id), store.outbox(view.id)
     if ctx.args.json:
-        _print_json(ctx, printing.ticket_json(view, messages, events, outbox))
+        _print_json(ctx, printing.ticket_json(view, messages, events, outbox) | {"version": view.version})
     else:
         printing.ticket_detail(ctx.out, view, messages, events, outbox, ctx.config, ctx.clock.now())
+        # What `reply --seen` takes: a reply is held if the ticket moves after what is shown here.
+        ctx.out.print(Text(f"\nVersion {view.version}: reply to it as shown here with frontdesk reply {view.id} --seen {view.version}", style="dim"))
     return 0
 
 
@@ -154,13 +158,36 @@ def cmd_take(ctx: Context) -> int:
 
 
 def cmd_reply(ctx: Context) -> int:
-    store = ctx.store
-    if ctx.args.snippet:
-        done = usecases.snippet_reply(store, ctx.args.id, ctx.args.snippet)
+    """Held (exit status 3, nothing queued) when the ticket moved since the reply began: since
+    --seen VERSION, else since the --body-file was last written; --force sends regardless."""
+    store, args = ctx.store, ctx.args
+    seen = _reply_began(ctx)
+    if args.snippet:
+        done = usecases.snippet_reply(store, args.id, args.snippet, seen=seen, force=args.force)
     else:
-        done = usecases.reply(store, ctx.args.id, _read_body(ctx.args.body_file))
+        done = usecases.reply(store, args.id, _read_body(args.body_file), seen=seen, force=args.force)
+    if not done.outbox:  # an acknowledgement the ticket already has: nothing was queued
+        return _confirm(ctx, done)
     waiting = sum(1 for e in store.outbox() if e.status in ("queued", "failed"))
     return _confirm(ctx, done, f" ({waiting} waiting to send)")
+
+
+def _reply_began(ctx: Context) -> Seen | None:
+    """When the reply began: the version given with --seen (`frontdesk show` prints it), else when
+    the reply file was last written; a snippet or standard input begins now (nothing to compare)."""
+    args = ctx.args
+    if args.seen is not None:
+        current = ctx.store.view(args.id).version
+        if args.seen > current:
+            raise UsageError(f"--seen {args.seen}: ticket #{args.id} is at version {current}")
+        return Seen(version=args.seen)
+    if args.body_file and args.body_file != "-":
+        try:
+            written = Path(args.body_file).stat().st_mtime
+        except OSError:
+            return None  # reading it says why
+        return Seen(at=datetime.fromtimestamp(written, timezone.utc))
+    return None
 
 
 def _read_body(name: str) -> str:
@@ -224,6 +251,12 @@ def _print_json(ctx: Context, data: object) -> None:
     ctx.out.file.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def _version_number(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version number (frontdesk show prints it)")
+    return int(text)
+
+
 def _ticket_id(text: str) -> int:
     digits = text.lstrip("#")
     if not digits.isdigit() or int(digits) < 1:
@@ -274,10 +307,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_id(verb("take", cmd_take, "Make a ticket yours: assign it to the [[owners]] entry with your [me] email."))
 
-    reply = with_id(verb("reply", cmd_reply, "Queue a reply to the customer in the outbox."))
+    reply = with_id(verb(
+        "reply", cmd_reply,
+        "Queue a reply to the customer in the outbox. It is held (nothing queued, exit status 3, one line saying "
+        "what changed) when, since the reply began, the customer wrote again, anyone queued or sent a reply or "
+        "acknowledgement, or the ticket changed owner or state; --force sends it anyway. A ticket gets one "
+        "acknowledgement (--snippet ack): asked for a second one, it says so, queues nothing and exits 0.",
+    ))
     body = reply.add_mutually_exclusive_group(required=True)
     body.add_argument("--snippet", metavar="NAME", help="a saved reply, e.g. ack, logs, handoff, resolved")
     body.add_argument("--body-file", metavar="FILE", help="the reply text in a UTF-8 file ('-' reads standard input)")
+    reply.add_argument(
+        "--seen", type=_version_number, metavar="VERSION",
+        help="when the reply began: the ticket's version as you read it (frontdesk show prints it). "
+        "Without it, when FILE was last written for --body-file FILE; a snippet or standard input begins as "
+        "the command runs (so it is never held)",
+    )
+    reply.add_argument("--force", action="store_true", help="send even when the ticket moved since the reply began")
 
     with_id(verb("wait", _change_command(usecases.wait), "Mark a ticket as waiting on the customer."))
     with_id(verb("resolve", _change_command(usecases.resolve), "Mark a ticket resolved."))
@@ -328,6 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ctx.close()
     except (ConfigError, UsageError, DatabaseError) as error:  # DatabaseError: one that can't be reached or used
         return _fail(str(error), 2)
+    except Held as held:  # the ticket moved since the reply began: nothing was queued
+        return _fail(f"{held} (--force sends it anyway)", 3)
     except (StoreError, SourceError) as error:
         return _fail(str(error), 1)
     except KeyboardInterrupt:

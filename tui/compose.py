@@ -4,13 +4,17 @@ snippets inserted at the cursor, and a draft that survives leaving, quitting and
 Every database call runs in a thread worker; results come back to the event loop with
 call_from_thread. Draft writes and the send share one lock, so a late draft save can never bring
 back the draft that sending has just cleared.
+
+The draft remembers what the rep saw when it began (a `Seen`, kept with the draft row) and which
+customer message it quotes: the send is held when the ticket moved since (tui/held_screen.py shows
+what changed), and a draft brought back under a newer customer message offers to quote that one.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 from functools import partial
 from typing import TypeVar
@@ -18,7 +22,7 @@ from typing import TypeVar
 from peewee import PeeweeException
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
@@ -27,11 +31,12 @@ from textual.worker import Worker
 
 from frontdesk.mail.safe_text import display_line, display_safe
 from frontdesk.storage import usecases
-from frontdesk.storage.errors import Conflict, DraftKeptHere
+from frontdesk.storage.errors import DraftKeptHere, Held, Seen
 from frontdesk.storage.models import Message
 from frontdesk.storage.snippets import placeholders
 from frontdesk.storage.store import Store, StoreError, reply_subject
 
+from .held_screen import DISCARD, SEND, DiscardDraftScreen, HeldScreen
 from .modals import SnippetChoice, SnippetPickerScreen, plain, text_static
 
 T = TypeVar("T")
@@ -49,7 +54,9 @@ class ReplyStart:
     subject: str
     text: str
     restored: bool  # the text is the saved draft
-    version: int  # the ticket as the rep saw it when the reply began
+    seen: Seen  # the ticket as the rep saw it when the reply began (a restored draft: when it began)
+    quoted: int | None  # the customer message the text quotes
+    newer: bool  # a restored draft quotes an older message than the customer's newest
 
 
 def attribution(message: Message, zone: tzinfo) -> str:
@@ -96,9 +103,30 @@ def send_problem(text: str) -> str | None:
     return None
 
 
+def requote(text: str, latest: Message, zone: tzinfo) -> str:
+    """The rep's words kept, the quoted part replaced by the customer's newest message."""
+    return own_text(text).rstrip() + fresh_reply(latest, zone)
+
+
 def _latest_from_customer(messages: Sequence[Message]) -> Message | None:
     incoming = [message for message in messages if message.direction == "in"]
     return incoming[-1] if incoming else None
+
+
+def _written_after(messages: Sequence[Message], quoted: int | None) -> Message | None:
+    """The customer's newest message stored after the quoted one (an out-of-office doesn't count)."""
+    later = [m for m in messages if m.direction == "in" and m.auto is None and m.id > (quoted or 0)]
+    return later[-1] if later else None
+
+
+class ReplyEditor(TextArea, inherit_bindings=False):
+    """The reply's text area, its ctrl+d left to the screen (discard the draft): Delete still
+    deletes to the right."""
+
+    BINDINGS = [
+        *(b for b in ScrollableContainer.BINDINGS if b.key in ("ctrl+pageup", "ctrl+pagedown")),
+        *(replace(b, key="delete") if b.key == "delete,ctrl+d" else b for b in TextArea.BINDINGS),
+    ]
 
 
 class ComposeScreen(Screen[bool]):
@@ -107,6 +135,8 @@ class ComposeScreen(Screen[bool]):
     BINDINGS = [
         Binding("ctrl+s", "send", "Send"),
         Binding("ctrl+t", "snippet", "Insert snippet"),
+        Binding("ctrl+r", "refresh_quote", "Quote newest"),
+        Binding("ctrl+d", "discard", "Discard"),
         Binding("escape", "leave", "Leave (draft kept)"),
     ]
 
@@ -122,10 +152,12 @@ class ComposeScreen(Screen[bool]):
         self._lock = threading.Lock()
         self._save_timer: Timer | None = None
         self._snippet: str | None = None  # the last snippet inserted, for the ticket's history
-        self._version: int | None = None  # the ticket's version the reply answers
+        self._seen: Seen | None = None  # what the rep saw when the reply began: newer changes hold it
+        self._quoted: int | None = None  # the customer message the text quotes
+        self._newer = False  # the customer wrote after the quoted message: ctrl+r quotes the newest
         self._gone = False  # unmounted: results arriving from threads are dropped
         # Kept, not queried: the text is still needed while the screen is being taken down.
-        self.editor = TextArea(id="compose-body", read_only=True, soft_wrap=True)
+        self.editor = ReplyEditor(id="compose-body", read_only=True, soft_wrap=True)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="compose-header"):
@@ -146,15 +178,22 @@ class ComposeScreen(Screen[bool]):
     # --- loading ---------------------------------------------------------------------------
 
     def _load(self) -> ReplyStart:
+        # First: whatever happens after this moment holds the send, even what the quote below shows.
+        now = usecases.seen_now(self.store, self.ticket_id)
         view = self.store.view(self.ticket_id)
-        draft = self.store.draft(self.ticket_id)
+        draft = self.store.saved_draft(self.ticket_id)
         to = f"{view.requester_name} <{view.requester}>" if view.requester_name else view.requester
-        if draft is not None:
-            text = draft
-        else:
-            latest = _latest_from_customer(self.store.messages(self.ticket_id))
+        messages = self.store.messages(self.ticket_id)
+        latest = _latest_from_customer(messages)
+        latest_id = latest.id if latest else None
+        subject = reply_subject(view.id, view.subject)
+        if draft is None:
             text = fresh_reply(latest, self.store.config.calendar.timezone)
-        return ReplyStart(to, reply_subject(view.id, view.subject), text, draft is not None, view.version)
+            return ReplyStart(to, subject, text, False, now, latest_id, False)
+        if draft.seen is None:  # saved before drafts kept what their author saw: as of now
+            return ReplyStart(to, subject, draft.body, True, now, latest_id, False)
+        newer = _written_after(messages, draft.quoted) is not None
+        return ReplyStart(to, subject, draft.body, True, draft.seen, draft.quoted, newer)
 
     def _loaded(self, start: ReplyStart) -> None:
         self.query_one("#compose-to", Static).update(plain(start.to))
@@ -165,9 +204,13 @@ class ComposeScreen(Screen[bool]):
         editor.read_only = False
         editor.focus()
         self._saved = start.text
-        self._version = start.version
+        self._seen, self._quoted, self._newer = start.seen, start.quoted, start.newer
         self._ready = True
-        self._status("Your saved draft is back." if start.restored else "")
+        self.refresh_bindings()
+        if start.newer:
+            self._status("Draft back; the customer wrote again since: ctrl+r quotes the new message.", problem=True)
+        else:
+            self._status("Your saved draft is back." if start.restored else "")
 
     # --- drafts ----------------------------------------------------------------------------
 
@@ -179,15 +222,17 @@ class ComposeScreen(Screen[bool]):
             self._save_timer.stop()
         self._save_timer = self.set_timer(SAVE_DELAY, self._save_draft)
 
-    def _save_draft(self) -> Worker[str | None]:
-        """Hand the current text to a draft write; the write reports on the status line."""
+    def _save_draft(self, quietly: bool = False) -> Worker[str | None]:
+        """Hand the current text to a draft write; the write reports on the status line (when
+        `quietly`, only a problem: the line says something more useful)."""
         self._saved = self.editor.text
         self._dirty = False
-        return self.run_worker(self._write_and_report, thread=True, group="compose-draft")
+        return self.run_worker(partial(self._write_and_report, quietly), thread=True, group="compose-draft")
 
-    def _write_and_report(self) -> str | None:
+    def _write_and_report(self, quietly: bool = False) -> str | None:
         problem, said = self._write_draft()
-        self.app.call_from_thread(self._while_here, self._status, said, problem is not None)
+        if problem is not None or not quietly:
+            self.app.call_from_thread(self._while_here, self._status, said, problem is not None)
         return problem
 
     def _write_draft(self) -> tuple[str | None, str]:
@@ -198,7 +243,8 @@ class ComposeScreen(Screen[bool]):
                 return None, ""
             body = self._saved
             try:
-                self.store.save_draft(self.ticket_id, body if own_text(body).strip() else "")
+                text = body if own_text(body).strip() else ""
+                self.store.save_draft(self.ticket_id, text, self._seen, self._quoted)
             except DraftKeptHere as kept:  # nothing is lost: leaving is fine
                 return None, f"Draft kept: {kept}."
             except (StoreError, PeeweeException) as error:
@@ -271,16 +317,99 @@ class ComposeScreen(Screen[bool]):
         self._sending = True
         self.editor.read_only = True
         self._status("Queuing the reply…")
-        self._in_thread(partial(self._queue, text), lambda _: self.dismiss(True), group="compose-send")
+        self._in_thread(partial(self._queue, text), self._queued, group="compose-send")
 
-    def _queue(self, body: str) -> None:
+    def _queue(self, body: str) -> Held | None:
+        """Queue the reply (in a thread); a Held comes back to be shown, nothing queued."""
         with self._lock:
             try:
-                usecases.reply(self.store, self.ticket_id, body, self._snippet, self._version)
-            except Conflict as conflict:
-                self._version = conflict.version  # the rep has been told: sending again sends
-                raise StoreError(f"{conflict}. Press ctrl+s again to send it anyway.") from None
+                usecases.reply(self.store, self.ticket_id, body, self._snippet, seen=self._seen)
+            except Held as held:
+                return held
             self._sent = True
+        return None
+
+    def _queued(self, held: Held | None) -> None:
+        if held is None:
+            self.dismiss(True)
+            return
+        self._status("Not sent: the ticket changed since you began this reply.", problem=True)
+        now, zone = self.store.clock.now(), self.store.config.calendar.timezone
+        self.app.push_screen(HeldScreen(held, zone, now), partial(self._held_choice, held))
+
+    def _held_choice(self, held: Held, choice: str | None) -> None:
+        """Send anyway, back to editing, or discard. Either way the rep has now seen what changed:
+        from here only something newer holds the reply again."""
+        self._seen = held.current
+        if choice == SEND:
+            self._status("Queuing the reply…")
+            self._in_thread(partial(self._queue, self.editor.text), self._queued, group="compose-send")
+            return
+        self._sending = False
+        self.editor.read_only = False
+        self.editor.focus()
+        self._newer = self._newer or any(change.what == "message" for change in held.changes)
+        self.refresh_bindings()
+        self._save_draft(quietly=True)  # with what the rep has seen now, so a draft brought back knows it
+        if choice == DISCARD:
+            self.action_discard()
+            return
+        if self._newer:
+            self._status("Not sent: edit, then ctrl+s; ctrl+r quotes the customer's new message.")
+        else:
+            self._status("Not sent: edit, then ctrl+s to send it, or ctrl+d to discard it.")
+
+    # --- discarding and the quote ------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "refresh_quote":
+            return self._newer  # in the footer only when the customer wrote after the quote
+        return True
+
+    def action_discard(self) -> None:
+        if self._ready and not self._sending:
+            self.app.push_screen(DiscardDraftScreen(self.ticket_id), self._discard_confirmed)
+
+    def _discard_confirmed(self, yes: bool | None) -> None:
+        if not yes:
+            self.editor.focus()
+            return
+        self._stop_save_timer()
+        self._sending = True
+        self.editor.read_only = True
+        self._in_thread(self._discard, self._discarded, group="compose-send")
+
+    def _discard(self) -> None:
+        with self._lock:  # after any draft write in flight, and none after it
+            self.store.discard_draft(self.ticket_id)
+            self._sent = True
+
+    def _discarded(self, _: None) -> None:
+        self._dirty = False
+        self.notify("Draft discarded: nothing was sent.", markup=False)
+        self.dismiss(False)
+
+    def action_refresh_quote(self) -> None:
+        if self._ready and not self._sending and self._newer:
+            self._in_thread(self._latest_message, self._requote, group="compose-quote")
+
+    def _latest_message(self) -> Message | None:
+        messages = self.store.messages(self.ticket_id)
+        return _written_after(messages, self._quoted) or _latest_from_customer(messages)
+
+    def _requote(self, latest: Message | None) -> None:
+        if latest is None or self._sending:
+            return
+        editor = self.editor
+        text = requote(editor.text, latest, self.store.config.calendar.timezone)
+        mine = text[: len(text) - len(fresh_reply(latest, self.store.config.calendar.timezone))]
+        self._quoted, self._newer = latest.id, False
+        editor.replace(text, (0, 0), editor.document.end, maintain_selection_offset=False)
+        lines = mine.split("\n")
+        editor.move_cursor((len(lines) - 1, len(lines[-1])))
+        editor.focus()
+        self.refresh_bindings()
+        self._status("The customer's newest message is quoted now, below your words.")
 
     # --- plumbing --------------------------------------------------------------------------
 

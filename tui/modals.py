@@ -184,9 +184,10 @@ class NoteScreen(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, subject: str) -> None:
+    def __init__(self, subject: str, ticket_id: int | None = None) -> None:
         super().__init__()
         self.subject = subject
+        self.ticket_id = ticket_id  # published while the note is written: the others see "noting"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog note"):
