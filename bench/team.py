@@ -38,7 +38,7 @@ from frontdesk.mail.ingest import Ingestor  # noqa: E402
 from frontdesk.storage import usecases  # noqa: E402
 from frontdesk.storage.clock import Clock  # noqa: E402
 from frontdesk.storage.config import load_config  # noqa: E402
-from frontdesk.storage.errors import Conflict, StoreError  # noqa: E402
+from frontdesk.storage.errors import Conflict, Held, StoreError  # noqa: E402
 from frontdesk.storage.models import Event, Message, Ticket  # noqa: E402
 from frontdesk.storage.store import Store  # noqa: E402
 
@@ -108,7 +108,7 @@ def rep(
             done = _change(store, op, ticket_id, seen, rng)
             # Setting what is already set (a severity) succeeds without a change to log.
             result, version, detail = ("ok" if done.ticket.version != seen else "unchanged"), done.ticket.version, ""
-        except Conflict as conflict:
+        except (Conflict, Held) as conflict:  # a reply is held, not refused, when the ticket moved
             result, version, detail = "conflict", None, str(conflict)
         except StoreError as refusal:
             result, version, detail = "refused", None, str(refusal)
