@@ -4,6 +4,7 @@ builder for raw messages."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import email.utils
 import itertools
 import time
@@ -70,6 +71,31 @@ def no_system_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.T
 def own_state_folder(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """What frontdesk keeps between runs (drafts kept while the database is away) stays in the test's folders."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+class Monotonic:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def mono() -> Monotonic:
+    return Monotonic()
+
+
+def as_someone_else(store: Store, name: str = "Sam Lee") -> Store:
+    """Another rep's session on the same database and connection: only who acts differs."""
+    other = copy.copy(store)
+    other.actor = name
+    return other
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ the command line's exit status, and the held screen as the rep sees it."""
 from __future__ import annotations
 
 import asyncio
-import copy
 import threading
 from datetime import timedelta
 
@@ -23,7 +22,7 @@ from frontdesk.tui.held_screen import DiscardDraftScreen, HeldScreen, change_tex
 from frontdesk.tui.inbox import InboxScreen
 from frontdesk.tui.modals import ConfirmScreen
 
-from conftest import NOW, settle
+from conftest import NOW, as_someone_else, settle
 
 # Markup that would restyle or crash, a terminal escape and a bidi override, as a customer may write.
 HOSTILE = "Still down: [bold red]admin UI[/] \x1b[31mtoo\u202e [/foo]"
@@ -37,11 +36,7 @@ def ticket_id(store, mail) -> int:
     return Ticket.get().id
 
 
-def rep(store: Store, name: str = "Sam Lee") -> Store:
-    """Another rep's session on the same database connection: only who acts differs."""
-    other = copy.copy(store)
-    other.actor = name
-    return other
+rep = as_someone_else
 
 
 def customer_writes(store: Store, mail, body: str = HOSTILE, **headers) -> None:

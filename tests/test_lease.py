@@ -17,23 +17,7 @@ import pytest
 from frontdesk.storage.lease import DEFAULT_TIMING, Lease, Timing, serve
 from frontdesk.storage.models import Lease as LeaseRow
 
-
-class Monotonic:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def mono() -> Monotonic:
-    return Monotonic()
+from conftest import Monotonic
 
 
 def lease(store, mono: Monotonic, who: str, timing: Timing = DEFAULT_TIMING) -> Lease:

@@ -24,25 +24,7 @@ from frontdesk.tui.marks import Someone
 from frontdesk.tui.ticket_screen import TicketScreen
 from frontdesk.tui.ticket_table import TicketTable
 
-from conftest import settle, wait_until
-
-
-class Monotonic:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def mono() -> Monotonic:
-    return Monotonic()
+from conftest import Monotonic, settle, wait_until
 
 
 def session(store, mono: Monotonic, who: str, timing: Timing = DEFAULT_TIMING) -> Presence:

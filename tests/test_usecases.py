@@ -4,7 +4,6 @@ there first, and can be undone exactly."""
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,7 +20,7 @@ from frontdesk.storage.history import describe
 from frontdesk.storage.models import Event, Outbox, Ticket
 from frontdesk.storage.store import Store
 
-from conftest import NOW
+from conftest import NOW, as_someone_else
 
 SMTP = ServerConfig(host="smtp.example.com", port=587, security="starttls")
 
@@ -31,13 +30,6 @@ def ticket_id(store, mail) -> int:
     """A new ticket from Acme, untriaged and unanswered, that arrived at NOW."""
     Ingestor(store).ingest(mail(message_id="q1@acme.example", sender="Alice <alice@acme.example>"), "test")
     return Ticket.get().id
-
-
-def as_someone_else(store: Store, name: str = "Sam Lee") -> Store:
-    """Another rep's session on the same database and connection: only who acts differs."""
-    other = copy.copy(store)
-    other.actor = name
-    return other
 
 
 def row(ticket_id: int) -> dict:
