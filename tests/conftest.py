@@ -7,6 +7,7 @@ import asyncio
 import copy
 import email.utils
 import itertools
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -19,7 +20,7 @@ from frontdesk.mail.demo import build_demo
 from frontdesk.storage import config as config_module
 from frontdesk.storage.clock import FrozenClock
 from frontdesk.storage.config import Config, load_config
-from frontdesk.storage.store import Store
+from frontdesk.storage.store import Store, StoreError
 
 # Wednesday 25 November 2026, 15:00 UTC: a working day with a weekend and a holiday (Dec 25) ahead.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
@@ -192,6 +193,29 @@ def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def run_at_once(stores: list[Store], attempts: list[Callable[[], object]]) -> list[object]:
+    """Each attempt in its own thread (its own database connection), released together."""
+    results: list[object] = [None] * len(attempts)
+    start = threading.Barrier(len(attempts))
+
+    def run(index: int) -> None:
+        try:
+            start.wait()
+            results[index] = attempts[index]()
+        except StoreError as error:
+            results[index] = error
+        finally:
+            for store in stores:
+                store.release()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(attempts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
 
 
 async def settle(pilot) -> None:

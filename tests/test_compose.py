@@ -252,15 +252,16 @@ def test_the_footer_offers_discard(store, ticket_id):
     assert "^d Discard" in seen["screen"] and "Quote newest" not in seen["screen"]
 
 
+async def begin_a_draft(pilot, screen: ComposeScreen) -> None:
+    await type_text(pilot, "Hi Alice, restart the indexer")
+    await pilot.press("escape")
+    await settle(pilot)
+
+
 def test_a_draft_quoting_an_older_message_says_so_and_ctrl_r_quotes_the_newest(store, ticket_id, mail):
     seen: dict[str, str] = {}
 
-    async def begin(pilot, screen: ComposeScreen) -> None:
-        await type_text(pilot, "Hi Alice, restart the indexer")
-        await pilot.press("escape")
-        await settle(pilot)
-
-    compose(store, ticket_id, begin)
+    compose(store, ticket_id, begin_a_draft)
     first = Ticket.get().messages.order_by(Message.id).first().message_id
     Ingestor(store).ingest(
         mail(subject="Re: search", body="Update: it came back, then broke again.", in_reply_to=first), "test"
@@ -296,12 +297,7 @@ def test_a_draft_quoting_an_older_message_says_so_and_ctrl_r_quotes_the_newest(s
 def test_a_restored_draft_is_held_by_what_happened_since_it_began(store, ticket_id):
     seen: dict[str, str] = {}
 
-    async def begin(pilot, screen: ComposeScreen) -> None:
-        await type_text(pilot, "Hi Alice, restart the indexer")
-        await pilot.press("escape")
-        await settle(pilot)
-
-    compose(store, ticket_id, begin)
+    compose(store, ticket_id, begin_a_draft)
     usecases.acknowledge(as_someone_else(store), ticket_id)  # (an acknowledgement leaves the draft alone)
 
     async def come_back_and_send(pilot, screen: ComposeScreen) -> None:

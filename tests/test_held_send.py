@@ -6,14 +6,13 @@ the command line's exit status, and the held screen as the rep sees it."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from datetime import timedelta
 
 import pytest
 
 from frontdesk.mail.ingest import Ingestor
 from frontdesk.storage import outbox, usecases
-from frontdesk.storage.errors import Held, Seen, StoreError
+from frontdesk.storage.errors import Held, Seen
 from frontdesk.storage.models import Draft, Message, Outbox, Ticket
 from frontdesk.storage.store import Store
 from frontdesk.tui.app import FrontdeskApp
@@ -22,7 +21,7 @@ from frontdesk.tui.held_screen import DiscardDraftScreen, HeldScreen, change_tex
 from frontdesk.tui.inbox import InboxScreen
 from frontdesk.tui.modals import ConfirmScreen
 
-from conftest import NOW, as_someone_else, settle
+from conftest import NOW, as_someone_else, run_at_once, settle
 
 # Markup that would restyle or crash, a terminal escape and a bidi override, as a customer may write.
 HOSTILE = "Still down: [bold red]admin UI[/] \x1b[31mtoo\u202e [/foo]"
@@ -162,29 +161,6 @@ def test_an_acknowledgement_taken_back_can_be_queued_again(store, ticket_id):
     done = usecases.acknowledge(store, ticket_id)
     usecases.undo(store, ticket_id, version=done.ticket.version)
     assert len(usecases.acknowledge(store, ticket_id).outbox) == 1
-
-
-def run_at_once(stores: list[Store], attempts) -> list[object]:
-    """Each attempt in its own thread (its own database connection), released together."""
-    results: list[object] = [None] * len(attempts)
-    start = threading.Barrier(len(attempts))
-
-    def run(index: int) -> None:
-        try:
-            start.wait()
-            results[index] = attempts[index]()
-        except StoreError as error:
-            results[index] = error
-        finally:
-            for store in stores:
-                store.release()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(attempts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.mark.parametrize("what", ["reply", "ack"])

@@ -4,7 +4,6 @@ there first, and can be undone exactly."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -20,7 +19,7 @@ from frontdesk.storage.history import describe
 from frontdesk.storage.models import Event, Outbox, Ticket
 from frontdesk.storage.store import Store
 
-from conftest import NOW, as_someone_else
+from conftest import NOW, as_someone_else, run_at_once
 
 SMTP = ServerConfig(host="smtp.example.com", port=587, security="starttls")
 
@@ -168,32 +167,10 @@ def test_two_sessions_on_one_database_one_resolves_the_others_triage_is_refused(
         other.close()
 
 
-def run_at_once(store: Store, attempts: list[Callable[[], object]]) -> list[object]:
-    """Each attempt in its own thread (its own database connection), released together."""
-    results: list[object] = [None] * len(attempts)
-    start = threading.Barrier(len(attempts))
-
-    def run(index: int) -> None:
-        try:
-            start.wait()
-            results[index] = attempts[index]()
-        except StoreError as error:
-            results[index] = error
-        finally:
-            store.release()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(attempts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 @pytest.mark.parametrize("seen", [0, None], ids=["as-seen", "as-it-is-now"])
 def test_of_many_reps_resolving_at_the_same_moment_exactly_one_does(store, ticket_id, seen):
     reps = [as_someone_else(store, f"Rep {n}") for n in range(8)]
-    results = run_at_once(store, [lambda rep=rep: usecases.resolve(rep, ticket_id, version=seen) for rep in reps])
+    results = run_at_once([store], [lambda rep=rep: usecases.resolve(rep, ticket_id, version=seen) for rep in reps])
 
     done = [result for result in results if isinstance(result, usecases.Done)]
     refused = [result for result in results if isinstance(result, StoreError)]
@@ -216,7 +193,7 @@ def test_triage_assign_and_resolve_at_the_same_moment_one_wins(store, ticket_id)
         lambda: usecases.resolve(as_someone_else(store, "Cat"), ticket_id, version=0),
         lambda: usecases.note(as_someone_else(store, "Dan"), ticket_id, "looking", version=0),
     ]
-    results = run_at_once(store, attempts)
+    results = run_at_once([store], attempts)
     assert sum(isinstance(result, usecases.Done) for result in results) == 1, results
     assert sum(isinstance(result, Conflict) for result in results) == 3
     people = [event for event in store.events(ticket_id) if event.version is not None]
