@@ -122,6 +122,9 @@ class _Defects:
 
     def __init__(self) -> None:
         self._seen: dict[str, None] = {}
+        # How this message's undeclared 8-bit text is read, decided once, on
+        # the first such text (the body: a header alone is too short to guess from).
+        self.undeclared_charset: str | None = None
 
     def add(self, text: str) -> None:
         if len(self._seen) < MAX_DEFECTS:
@@ -135,11 +138,11 @@ def _parse(raw: bytes) -> ParsedMessage:
     defects = _Defects()
     msg = _parse_mime(bytes(raw), defects)
     head = _header_values(msg)
+    body = _Body(msg, defects)   # first: a charset guessed from the body also reads the headers
     sender = (_address_header(head, "from", defects) or (NO_ADDRESS,))[0]
     subject = _text_header(_first(head, "subject"), defects)
     message_id = _message_id(_first(head, "message-id"))
     reply_ids = _ids(_joined(head, "in-reply-to"))
-    body = _Body(msg, defects)
     for part in _walk(msg):
         for defect in part.defects:
             defects.add(type(defect).__name__)
@@ -478,9 +481,9 @@ def _raw_filename(part: Message, defects: _Defects) -> str:
         try:
             name = _decode_bytes(text.encode("latin-1", "surrogateescape"), charset or None, defects)
         except UnicodeEncodeError:
-            name = _fix_8bit(text)
+            name = _fix_8bit(text, defects)
     else:
-        name = _fix_8bit(value or "")
+        name = _fix_8bit(value or "", defects)
     if "=?" in name:
         name = _decode_words(name, defects)
     return name
@@ -584,12 +587,12 @@ def _base64_decode(data: bytes) -> bytes:
 
 
 def _decode_bytes(data: bytes, charset: str | None, defects: _Defects) -> str:
-    """Declared charset first, then UTF-8, then cp1252; never raises."""
+    """Declared charset first, then UTF-8, then a detected charset or cp1252; never raises."""
     codec, known = _codec(charset) if charset else (None, True)
     if not known:
         defects.add(f"unknown charset {charset}")
     if not codec:
-        return _decode_unlabelled(data)
+        return _decode_unlabelled(data, defects)
     try:
         return data.decode(codec)
     except (UnicodeError, LookupError):
@@ -602,11 +605,14 @@ def _decode_bytes(data: bytes, charset: str | None, defects: _Defects) -> str:
     try:
         return data.decode(codec, "replace")
     except (UnicodeError, LookupError):
-        return _decode_unlabelled(data)
+        return _decode_unlabelled(data, defects)
 
 
-def _decode_unlabelled(data: bytes) -> str:
-    """UTF-8 if it is UTF-8, else cp1252 (what unlabelled 8-bit mail mostly is)."""
+def _decode_unlabelled(data: bytes, defects: _Defects | None) -> str:
+    """UTF-8 if it is UTF-8; else the charset detected for this message, and
+    cp1252 (what unlabelled 8-bit mail mostly is) when the detector is unsure.
+    Without `defects` nothing is guessed: identifiers must read the same in
+    every message that quotes them."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -614,7 +620,42 @@ def _decode_unlabelled(data: bytes) -> str:
         # after valid non-ASCII UTF-8 is still UTF-8.
         if exc.end == len(data) and not data[:exc.start].isascii():
             return data.decode("utf-8", "replace")
-    return data.decode("cp1252", "replace")
+    if defects is None:
+        return data.decode("cp1252", "replace")
+    if defects.undeclared_charset is None:
+        defects.undeclared_charset = _guess_charset(data, defects)
+    return data.decode(defects.undeclared_charset, "replace")
+
+
+# The charsets undeclared mail is written in. The detector's other candidates
+# (UTF-16, DOS and Mac code pages, rare CJK variants) win only by accident.
+_GUESSABLE = (
+    "cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258",
+    "koi8_r", "koi8_u", "iso8859_2", "iso8859_5", "iso8859_7", "cp874",
+    "cp932", "euc_jp", "gb18030", "big5", "cp949",
+)
+
+
+def _guess_charset(data: bytes, defects: _Defects) -> str:
+    """The charset of undeclared 8-bit text: the one a detector is sure of.
+
+    cp1252 when it reads as well as anything (Western text, whose single-byte
+    charsets the detector cannot tell apart), or when the best readings tie:
+    short text fits several charsets.
+    """
+    from charset_normalizer import from_bytes  # here: most mail never needs it
+
+    matches = from_bytes(data, cp_isolation=list(_GUESSABLE))
+    best = matches.best()
+    top = [m for m in matches if best and (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    if any("cp1252" in m.could_be_from_charset for m in top):
+        return "cp1252"
+    if len(top) != 1:
+        defects.add("charset not recognised: read as cp1252")
+        return "cp1252"
+    name = codecs.lookup(top[0].encoding).name
+    defects.add(f"charset guessed: {name}")
+    return name
 
 
 # Labels Python does not know, or knows as a stricter subset of what mailers send.
@@ -658,7 +699,7 @@ def _codec(charset: str) -> tuple[str | None, bool]:
     return _SUPERSETS.get(info.name, info.name), True
 
 
-def _fix_8bit(value: str) -> str:
+def _fix_8bit(value: str, defects: _Defects | None) -> str:
     """Decode raw 8-bit header bytes (kept as surrogates by the parser)."""
     if value.isascii():
         return value
@@ -666,7 +707,7 @@ def _fix_8bit(value: str) -> str:
         value.encode("utf-8")
         return value
     except UnicodeEncodeError:
-        return _decode_unlabelled(value.encode("utf-8", "surrogateescape"))
+        return _decode_unlabelled(value.encode("utf-8", "surrogateescape"), defects)
 
 
 def _enriched_to_text(text: str, subtype: str) -> str:
@@ -708,7 +749,7 @@ def _joined(head: dict[str, list[str]], name: str) -> str:
 
 
 def _text_header(value: str, defects: _Defects) -> str:
-    value = _fix_8bit(value)
+    value = _fix_8bit(value, defects)
     if "=?" in value:
         value = _decode_words(value, defects)
     return display_line(value)
@@ -769,7 +810,7 @@ def _address_header(head: dict[str, list[str]], name: str, defects: _Defects) ->
     values = head.get(name)
     if not values:
         return ()
-    raw = _fix_8bit(", ".join(values))
+    raw = _fix_8bit(", ".join(values), defects)
     try:
         found = _addresses(raw, defects)
     except Exception:   # noqa: BLE001 - getaddresses on hostile input
@@ -822,7 +863,7 @@ _BARE_ID = re.compile(r"[^\s<>@]+@[^\s<>@]+")
 
 def _ids(value: str) -> list[str]:
     found = []
-    value = _COMMENT.sub(" ", _fix_8bit(value))   # "(John <john@example.com>)" is no id
+    value = _COMMENT.sub(" ", _fix_8bit(value, None))   # "(John <john@example.com>)" is no id
     for match in _BRACKETED.finditer(value):
         ident = display_line("".join(match[1].split()))
         if 0 < len(ident) <= MAX_ID_LENGTH:
@@ -848,7 +889,7 @@ _EARLIEST_YEAR, _LATEST_YEAR = 1970, 2200
 
 
 def _date(value: str, defects: _Defects) -> datetime | None:
-    value = display_line(_fix_8bit(value))
+    value = display_line(_fix_8bit(value, defects))
     if not value:
         return None
     fields = parsedate_tz(value) or parsedate_tz(_COMMENT.sub(" ", value).replace(" at ", " "))

@@ -132,6 +132,91 @@ def test_undeclared_8bit_body() -> None:
     assert utf8.text == latin.text == "naïve café"
 
 
+def _undeclared(subject: bytes, body: bytes, content_type: bytes = b"") -> bytes:
+    """Raw 8-bit subject and body with no charset anywhere, as old and careless mailers send."""
+    return b"From: a@example.com\nSubject: " + subject + b"\n" + content_type + b"\n" + body
+
+
+RUSSIAN = (
+    "Здравствуйте!\n\nС сегодняшнего утра у нас не работает поиск по каталогу: любой запрос "
+    "возвращает пустую страницу. Мы ничего не меняли в настройках.\n\nС уважением,\nИван Петров"
+)
+JAPANESE = (
+    "お世話になっております。\n\n今朝から検索機能が使えなくなりました。どのキーワードで検索しても"
+    "結果が表示されません。至急ご確認をお願いいたします。\n\n山田太郎"
+)
+CHINESE = "您好：\n\n从今天早上开始，我们的搜索功能无法使用，任何关键词都没有结果。请尽快帮忙检查。\n\n谢谢！\n王伟"
+
+
+@pytest.mark.parametrize(
+    ("text", "codec", "guessed"),
+    [
+        (RUSSIAN, "koi8_r", "koi8-r"),
+        (RUSSIAN, "cp1251", "cp1251"),
+        (JAPANESE, "shift_jis", "cp932"),
+        (CHINESE, "gb2312", "gb18030"),
+    ],
+    ids=["koi8-r", "windows-1251", "shift_jis", "gb2312"],
+)
+def test_undeclared_non_latin_text_is_detected_and_the_guess_noted(text: str, codec: str, guessed: str) -> None:
+    subject = text.split("\n")[0]
+    msg = parse_message(_undeclared(subject.encode(codec), text.encode(codec)))
+    assert msg.text == text
+    assert msg.subject == subject, "the body's charset reads the subject, too short to guess from"
+    assert f"charset guessed: {guessed}" in msg.defects
+
+
+def test_an_unknown_charset_label_is_detected_like_none() -> None:
+    raw = _undeclared(b"x", RUSSIAN.encode("koi8_r"), b"Content-Type: text/plain; charset=x-cyrillic-ish\n")
+    msg = parse_message(raw)
+    assert msg.text == RUSSIAN
+    assert {"unknown charset x-cyrillic-ish", "charset guessed: koi8-r"} <= set(msg.defects)
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        ("Café crème à bientôt", "latin-1"),
+        ("Grüße aus München, Jörg", "latin-1"),
+        ("Bonjour, le problème persiste. Cordialement, François", "latin-1"),
+        ("¿Puede ayudarme? Gracias, Begoña", "latin-1"),
+        ("He said “it’s broken” – again… 50 €", "cp1252"),
+    ],
+    ids=["french", "german", "french-long", "spanish", "windows-1252"],
+)
+def test_short_western_text_stays_cp1252_without_a_note(text: str, codec: str) -> None:
+    msg = parse_message(_undeclared(text.encode(codec), text.encode(codec)))
+    assert (msg.subject, msg.text) == (text, text)
+    assert not any("charset" in d for d in msg.defects)
+
+
+def test_text_too_short_to_tell_falls_back_to_cp1252_and_says_so() -> None:
+    msg = parse_message(_undeclared(b"x", "Привет".encode("koi8_r")))
+    assert msg.text == "Привет".encode("koi8_r").decode("cp1252")
+    assert "charset not recognised: read as cp1252" in msg.defects
+
+
+def test_the_detector_runs_only_for_undeclared_8bit_text_that_is_not_utf8(monkeypatch) -> None:
+    # Parsing speed: nearly all mail is ASCII, UTF-8 or labelled, and must not pay for detection.
+    def refuse(*args, **kwargs):
+        raise AssertionError("the charset detector was consulted")
+
+    monkeypatch.setattr("charset_normalizer.from_bytes", refuse)
+    assert parse_message(_undeclared(b"plain", b"plain ASCII")).text == "plain ASCII"
+    assert parse_message(_undeclared("Grüße".encode(), RUSSIAN.encode())).text == RUSSIAN
+    declared = _undeclared(b"x", RUSSIAN.encode("koi8_r"), b"Content-Type: text/plain; charset=koi8-r\n")
+    assert parse_message(declared).text == RUSSIAN
+
+
+def test_an_8bit_message_id_reads_the_same_whatever_the_message_charset() -> None:
+    # Threading compares ids across messages: they are never read with a message's guess.
+    ident = b"<\xe9t\xe9-\xd0\xd2@example.com>"
+    question = parse_message(b"Message-ID: " + ident + b"\n" + _undeclared(b"x", RUSSIAN.encode("koi8_r")))
+    answer = parse_message(b"In-Reply-To: " + ident + b"\n" + _undeclared(b"x", JAPANESE.encode("shift_jis")))
+    assert "charset guessed: koi8-r" in question.defects and "charset guessed: cp932" in answer.defects
+    assert question.message_id == answer.in_reply_to
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
