@@ -41,8 +41,10 @@ from frontdesk.storage.store import Store, StoreError
 from frontdesk.storage.views import iso
 
 from .credentials import CredentialError, Secret, describe_source, resolve_secret, store_password
+from .imap_connect import connect_imap
 from .notify import WebhookError, check_url, webhook_url
-from .smtp_send import MailError, SendReport, connect_imap, connect_smtp, send_outbox
+from .server_errors import MailError
+from .smtp_send import SendReport, connect_smtp, send_outbox
 from .worker import describe_holder, wait_for_lease
 
 Handler = Callable[["CliContext"], int]
@@ -319,8 +321,8 @@ def _imap_checks(server: ServerConfig | None, secret: Secret | None) -> Iterator
         yield Check("skip", "imap login", "no IMAP server or no credentials (see above)")
         return
     try:
-        client = connect_imap(server, lambda *_: secret)
-    except (MailError, CredentialError) as error:
+        client = connect_imap(server, lambda: secret)  # as sync logs in: the same mechanism, the same errors
+    except MailError as error:
         yield Check("FAIL", "imap login", str(error))
         return
     try:
@@ -430,10 +432,14 @@ def _try_and_keep(ctx: CliContext, config: Config, answers: Answers) -> int:
 
 
 def _login_checks(config: Config, get_secret: Callable[[ServerConfig, str], Secret]) -> Iterator[Check]:
-    for label, connect, close in (("imap", connect_imap, "logout"), ("smtp", connect_smtp, "quit")):
-        server = getattr(config, label)
+    imap, smtp = config.imap, config.smtp
+    logins = (
+        ("imap", imap, lambda: connect_imap(imap, lambda: get_secret(imap, "imap")).logout()),
+        ("smtp", smtp, lambda: connect_smtp(smtp, get_secret).quit()),
+    )
+    for label, server, log_in in logins:
         try:
-            getattr(connect(server, get_secret), close)()
+            log_in()
         except (MailError, CredentialError) as error:
             yield Check("FAIL", f"{label} login", str(error))
         else:

@@ -10,7 +10,6 @@ reconnect catches up by UID, because IDLE notifications can be late or lost.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import imaplib
 import random
@@ -25,7 +24,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from frontdesk.storage.clock import Clock
 from frontdesk.storage.config import ServerConfig
@@ -33,8 +32,10 @@ from frontdesk.storage.models import Message
 from frontdesk.storage.store import Store
 from frontdesk.storage.sync_state import FolderPosition, folder_position, save_position
 
-from .credentials import CredentialError, Secret, check_transport, describe_source, resolve_secret
+from .credentials import Secret, resolve_secret
+from .imap_connect import ImapError, check_settings, close_quietly, connect_imap
 from .ingest import Ingestor, IngestSummary
+from .server_errors import reason
 
 MiB = 1024 * 1024
 
@@ -42,11 +43,8 @@ MiB = 1024 * 1024
 # bytes. The limit is module-level in imaplib, so this raises it for the whole process.
 imaplib._MAXLINE = max(imaplib._MAXLINE, 64 * MiB)
 
-# Login refusals worth retrying (RFC 5530); any other one means the credentials are wrong.
-_TRANSIENT_LOGIN_CODES = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]", "[LIMIT]")
-
 # What a lost or refused connection raises; anything permanent is turned into SyncError first.
-_TRANSIENT = (OSError, IMAPClientError)
+_TRANSIENT = (OSError, IMAPClientError, ImapError)
 
 Status = Literal["connecting", "syncing", "idle", "waiting"]
 
@@ -125,11 +123,9 @@ class MailboxSync:
         wake: Callable[[], bool] | None = None,
     ) -> None:
         try:
-            check_transport(server, "imap")  # plaintext only to this machine
-        except CredentialError as error:
+            check_settings(server)
+        except ImapError as error:
             raise SyncError(str(error)) from None
-        if not server.username:
-            raise SyncError("imap: no username: set username under [imap] or address under [support]")
         self.store = store
         self.server = server
         self.username = server.username
@@ -161,7 +157,7 @@ class MailboxSync:
                     return self._catch_up(client, report, stop)
             except _TRANSIENT as error:
                 if attempt >= attempts or stop.is_set():
-                    raise SyncError(f"{self.where}: {_reason(error)} (gave up after {attempt} attempts)") from None
+                    raise SyncError(f"{self._describe(error)} (gave up after {attempt} attempts)") from None
                 self._wait_before_retry(attempt, error, stop)
                 attempt += 1
 
@@ -184,8 +180,12 @@ class MailboxSync:
 
     def _wait_before_retry(self, failures: int, error: Exception, stop: threading.Event) -> None:
         delay = backoff_delay(failures, self.limits, self._rng)
-        self._status("waiting", f"{self.where}: {_reason(error)}; retrying in {delay:.0f} s")
+        self._status("waiting", f"{self._describe(error)}; retrying in {delay:.0f} s")
         stop.wait(delay)
+
+    def _describe(self, error: Exception) -> str:
+        """One line naming the server (an ImapError names it itself)."""
+        return str(error) if isinstance(error, ImapError) else f"{self.where}: {reason(error)}"
 
     def _status(self, status: Status, detail: str) -> None:
         if self.on_status:
@@ -196,59 +196,21 @@ class MailboxSync:
     @contextmanager
     def _session(self) -> Iterator[IMAPClient]:
         self._status("connecting", f"connecting to {self.where}")
-        client = self._connect()
+        try:
+            client = connect_imap(self.server, self.get_secret, self.ssl_context)
+        except ImapError as error:
+            if not error.retryable:  # e.g. a refused login: retrying would only lock the account
+                raise SyncError(str(error)) from None
+            raise
         try:
             yield client
         except BaseException:
-            _close(client)  # the connection may be dead: no polite LOGOUT that could hang
+            close_quietly(client)  # the connection may be dead: no polite LOGOUT that could hang
             raise
         try:
             client.logout()
         except _TRANSIENT:
-            _close(client)
-
-    def _connect(self) -> IMAPClient:
-        server = self.server
-        tls = server.security == "tls"
-        try:
-            client = IMAPClient(
-                server.host, server.port, ssl=tls, ssl_context=self.ssl_context if tls else None, timeout=server.timeout
-            )
-            try:
-                if server.security == "starttls":
-                    client.starttls(self.ssl_context)
-                self._login(client)
-            except BaseException:
-                _close(client)
-                raise
-        except ssl.SSLCertVerificationError as error:
-            raise SyncError(
-                f"{self.where}: the server's certificate cannot be trusted ({error.verify_message}); "
-                "for a private certificate authority, point SSL_CERT_FILE at its certificate"
-            ) from None
-        client.normalise_times = False  # aware INTERNALDATEs, not local naive times
-        return client
-
-    def _login(self, client: IMAPClient) -> None:
-        try:
-            secret = self.get_secret()
-        except CredentialError as error:
-            raise SyncError(str(error)) from None
-        try:
-            if secret.kind == "password":
-                client.login(self.username, secret.value)
-            elif client.has_capability("AUTH=OAUTHBEARER"):
-                client.oauthbearer_login(self.username, secret.value)
-            else:
-                client.oauth2_login(self.username, secret.value)
-        except LoginError as error:
-            reason = _reason(error)
-            if any(code in reason for code in _TRANSIENT_LOGIN_CODES):
-                raise
-            raise SyncError(
-                f"{self.where} refused the login as {self.username}: {reason} "
-                f"(check the {describe_source(self.server)}; not retrying)"
-            ) from None
+            close_quietly(client)
 
     # --- catching up ---------------------------------------------------------------------------
 
@@ -266,7 +228,7 @@ class MailboxSync:
         except IMAPClientAbortError:
             raise
         except IMAPClientError as error:  # e.g. no such folder: the other folders still sync
-            report.error = _reason(error)
+            report.error = reason(error)
             return
         report.error = None
         report.uidnext = selected.get(b"UIDNEXT")
@@ -423,11 +385,6 @@ def _has_buffered_input(client: IMAPClient) -> bool:
         client._set_read_timeout()
 
 
-def _close(client: IMAPClient) -> None:
-    with contextlib.suppress(OSError):
-        client.shutdown()
-
-
 def _add(total: IngestSummary, batch: IngestSummary) -> None:
     for counter in fields(IngestSummary):
         if isinstance(getattr(total, counter.name), int):
@@ -436,11 +393,3 @@ def _add(total: IngestSummary, batch: IngestSummary) -> None:
 
 def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(timezone.utc) if value is not None else None
-
-
-def _reason(error: Exception) -> str:
-    """One line for the user: imaplib wraps server text as "b'...'" and some errors are empty."""
-    text = " ".join(str(error).split())
-    if len(text) > 3 and text[:2] in ("b'", 'b"') and text[-1] == text[1]:
-        text = text[2:-1]
-    return text or type(error).__name__

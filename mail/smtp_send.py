@@ -10,10 +10,9 @@ sent again on its own: it is looked for in the Sent folder, or left for the user
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -23,7 +22,7 @@ from email.utils import format_datetime
 from typing import Generic, TypeVar
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientError
 
 from frontdesk.storage import outbox
 from frontdesk.storage.clock import Clock
@@ -32,18 +31,16 @@ from frontdesk.storage.models import Outbox
 from frontdesk.storage.store import Store
 
 from .credentials import CredentialError, Secret, check_transport, resolve_secret
+from .imap_connect import connect_imap
 from .ingest import Ingestor
 from .notify import HANDOFF, SLACK, WebhookError, post_webhook, webhook_url
+from .server_errors import MailError, describe_failure, one_line, reason
 
 GetSecret = Callable[[ServerConfig, str], Secret]
 T = TypeVar("T")
 
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=1)  # the backoff stops doubling here: a wrong password costs one login an hour
-
-
-class MailError(Exception):
-    """A server could not be reached, refused the login or the message; one line for the user."""
 
 
 class Uncertain(Exception):
@@ -111,8 +108,8 @@ def build_message(entry: Outbox, config: Config, date: datetime) -> EmailMessage
 def connect_smtp(server: ServerConfig, get_secret: GetSecret) -> smtplib.SMTP:
     """A logged-in SMTP session: TLS or STARTTLS with a verified certificate; plain only on loopback."""
     check_transport(server, "smtp")
-    with _translated(server, "smtp"):
-        context = ssl.create_default_context()
+    context = ssl.create_default_context()
+    try:
         if server.security == "tls":
             client = smtplib.SMTP_SSL(server.host, server.port, timeout=server.timeout, context=context)
         else:
@@ -124,31 +121,9 @@ def connect_smtp(server: ServerConfig, get_secret: GetSecret) -> smtplib.SMTP:
         except BaseException:
             client.close()
             raise
-        return client
-
-
-def connect_imap(server: ServerConfig, get_secret: GetSecret) -> IMAPClient:
-    """A logged-in IMAP session, under the same rules as connect_smtp."""
-    check_transport(server, "imap")
-    with _translated(server, "imap"):
-        context = ssl.create_default_context()
-        client = IMAPClient(
-            server.host, server.port, ssl=server.security == "tls", ssl_context=context, timeout=server.timeout
-        )
-        try:
-            if server.security == "starttls":
-                client.starttls(context)
-            secret = get_secret(server, "imap")
-            if secret.kind == "oauth2":
-                client.oauth2_login(server.username, secret.value)
-            else:
-                client.login(server.username, secret.value)
-        except BaseException:
-            with suppress(Exception):
-                client.shutdown()
-            raise
-        client.normalise_times = False  # aware INTERNALDATEs, not the machine's local time
-        return client
+    except OSError as error:  # network, TLS and login failures (SMTPException is an OSError)
+        raise MailError(describe_failure(server, "smtp", error)) from None
+    return client
 
 
 def _smtp_login(client: smtplib.SMTP, server: ServerConfig, get_secret: GetSecret) -> None:
@@ -182,51 +157,6 @@ def _xoauth2(user: str, token: str) -> Callable[..., str]:
     # smtplib calls this again with the server's error challenge (334); the answer must be empty.
     first = f"user={user}\x01auth=Bearer {token}\x01\x01"
     return lambda challenge=None: first if challenge is None else ""
-
-
-@contextmanager
-def _translated(server: ServerConfig, label: str) -> Iterator[None]:
-    """Network, TLS and login failures become a MailError that says what to check."""
-    try:
-        yield
-    except (OSError, IMAPClientError) as error:
-        raise MailError(describe_failure(server, label, error)) from None
-
-
-def describe_failure(server: ServerConfig, label: str, error: Exception) -> str:
-    where = f"{label}: {server.host}:{server.port}"
-    match error:
-        case ssl.SSLCertVerificationError():
-            return (
-                f"{where}: the server's certificate is not trusted ({error.verify_message}); "
-                "if a private CA signed it, point SSL_CERT_FILE at that CA"
-            )
-        case ssl.SSLError():
-            return f'{where}: TLS failed ({error.reason}): check security = "{server.security}" and the port'
-        case smtplib.SMTPAuthenticationError() | LoginError():
-            return f"{where} refused the login for {server.username} ({_reply(error)}): check the password or token"
-        case smtplib.SMTPResponseException():
-            return f"{where} answered {_reply(error)}"
-        case ConnectionRefusedError():
-            return f"{where}: connection refused (is the server up, and is {server.port} its port?)"
-        case socket.gaierror():
-            return f"{where}: cannot find the host ({error.strerror})"
-        case TimeoutError():
-            return f"{where}: no answer within {server.timeout:g} s"
-        case OSError() if error.strerror:
-            return f"{where}: {error.strerror}"
-    return f"{where}: {_one_line(str(error)) or type(error).__name__}"
-
-
-def _reply(error: Exception) -> str:
-    if isinstance(error, smtplib.SMTPResponseException):
-        text = error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
-        return _one_line(f"{error.smtp_code} {text}")
-    return _one_line(str(error))
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    return " ".join(text.split())[:limit]
 
 
 class _Session(Generic[T]):
@@ -281,7 +211,12 @@ class _Run:
         self.store, self.config, self.clock = store, config, clock
         self.report = SendReport()
         self.smtp = _Session(lambda: connect_smtp(self._server("smtp"), get_secret), smtplib.SMTP.quit, _smtp_alive)
-        self.imap = _Session(lambda: connect_imap(self._server("imap"), get_secret), IMAPClient.logout, _imap_alive)
+
+        def open_imap() -> IMAPClient:
+            server = self._server("imap")
+            return connect_imap(server, lambda: get_secret(server, "imap"))
+
+        self.imap = _Session(open_imap, IMAPClient.logout, _imap_alive)
         self.webhook = _Session(lambda: webhook_url(config) or "", lambda _: None, lambda _: True)
 
     def close(self) -> None:
@@ -296,14 +231,14 @@ class _Run:
         try:
             payload = self._payload(entry, now)
         except ValueError as error:  # a header that cannot be written: sending again cannot help
-            self._fail(entry, f"cannot build the message: {_one_line(str(error))}", now, retry=False)
+            self._fail(entry, f"cannot build the message: {one_line(str(error))}", now, retry=False)
             return
         if not outbox.claim(self.store, entry.id, now):
             return  # another frontdesk process is sending it
         try:
             self._deliver(entry, payload)
         except _FAILURES as error:
-            self._fail(entry, _one_line(str(error)), now, retry=True)
+            self._fail(entry, one_line(str(error)), now, retry=True)
         except Uncertain as error:
             self.settle(entry, str(error))
         else:
@@ -345,7 +280,7 @@ class _Run:
             self.smtp.drop()
             raise Uncertain("when the connection broke") from error
         except smtplib.SMTPException as error:  # the server answered: it did not take the message
-            raise MailError(f"smtp: {_reply(error)}") from None
+            raise MailError(f"smtp: {reason(error)}") from None
         except OSError as error:  # timeout or reset: perhaps after the server took it
             self.smtp.drop()
             raise Uncertain(f"when the connection failed ({error.strerror or type(error).__name__})") from error
@@ -374,7 +309,7 @@ class _Run:
         try:
             self.imap.get().append(folder, raw, flags=(b"\\Seen",), msg_time=at)
         except (*_FAILURES, OSError, IMAPClientError) as error:
-            note = f"sent, but not copied to the Sent folder {folder}: {_one_line(str(error))}"
+            note = f"sent, but not copied to the Sent folder {folder}: {one_line(str(error))}"
             outbox.note_error(self.store, entry.id, note)
             self.report.notes.append(f"#{entry.id} {note}")
 
@@ -386,7 +321,7 @@ class _Run:
         try:
             return find_in_folder(self.imap.get(), folder, entry.message_id)
         except (*_FAILURES, OSError, IMAPClientError) as error:
-            self.report.notes.append(f"#{entry.id}: could not look in the Sent folder: {_one_line(str(error))}")
+            self.report.notes.append(f"#{entry.id}: could not look in the Sent folder: {one_line(str(error))}")
             return None
 
     def _server(self, name: str) -> ServerConfig:

@@ -12,6 +12,7 @@ import grp
 import itertools
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -45,7 +46,7 @@ ssl = yes
 ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_verbose = yes
 # A failed login answers at once, so a client's retry storm would show in the log.
 auth_failure_delay = 0
@@ -122,8 +123,9 @@ class Dovecot:
 
     host = "127.0.0.1"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, mechanisms: str = "plain login") -> None:
         self.root = root
+        self.mechanisms = mechanisms
         self.imap_port, self.imaps_port = _free_port(), _free_port()
         self.cert = root / "cert.pem"
         self.log = root / "dovecot.log"
@@ -142,7 +144,9 @@ class Dovecot:
         os.chown(home, mail.pw_uid, mail.pw_gid)
         self.config = self.root / "dovecot.conf"
         self.config.write_text(
-            _CONFIG.format(root=self.root, imap_port=self.imap_port, imaps_port=self.imaps_port, **accounts)
+            _CONFIG.format(
+                root=self.root, imap_port=self.imap_port, imaps_port=self.imaps_port, mechanisms=self.mechanisms, **accounts
+            )
         )
 
     def start(self) -> None:
@@ -187,6 +191,10 @@ class Dovecot:
 
     def failed_logins(self) -> int:
         return self.log_text().count("Password mismatch")
+
+    def login_methods(self) -> list[str]:
+        """The SASL mechanism of each successful login so far, e.g. ["PLAIN", "OAUTHBEARER"]."""
+        return re.findall(r"imap-login: Info: Login: .*?, method=([A-Z0-9-]+),", self.log_text())
 
     # --- what a test does to the mailbox -------------------------------------------------------
 
@@ -260,10 +268,12 @@ def _require_dovecot() -> None:
         pytest.fail(f"the sync tests need a real Dovecot, and {where} has none at {DOVECOT}: {INSTALL_HINT}")
 
 
-def running_dovecot() -> Iterator[Dovecot]:
+def running_dovecot(mechanisms: str = "plain login") -> Iterator[Dovecot]:
+    """`mechanisms`: Dovecot's auth_mechanisms. With "oauthbearer" or "xoauth2", the password
+    passes as the bearer token: Dovecot checks the token against the same passdb."""
     _require_dovecot()
     with tempfile.TemporaryDirectory(prefix="frontdesk-dovecot-") as name:
-        server = Dovecot(Path(name))
+        server = Dovecot(Path(name), mechanisms)
         server.start()
         try:
             yield server

@@ -49,8 +49,10 @@ def _config(tmp_path: Path, *sections: str) -> Path:
 
 def _imap(server, folder: str = "INBOX", **values: object) -> str:
     table = {"host": server.host, "port": server.imap_port, "security": "none", "folder": folder,
-             "password_command": f"printf {IMAP_PASSWORD}", **values}
-    return "[imap]\n" + "".join(f"{key} = {value!r}\n".replace("'", '"') for key, value in table.items())
+             "password_command": f"printf {IMAP_PASSWORD}", **values}  # a value None leaves the key out
+    return "[imap]\n" + "".join(
+        f"{key} = {value!r}\n".replace("'", '"') for key, value in table.items() if value is not None
+    )
 
 
 def _smtp(server, **values: object) -> str:
@@ -277,6 +279,56 @@ def test_doctor_names_an_unreachable_postgresql_server(tmp_path, run):
 
 
 # --- init ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def oauth_dovecot(request):
+    """A Dovecot of the test's own offering the OAuth mechanisms in request.param."""
+    yield from mailserver.running_dovecot(f"plain login {request.param}")
+
+
+@pytest.mark.parametrize(
+    ("oauth_dovecot", "mechanism"),
+    [("oauthbearer", "OAUTHBEARER"), ("oauthbearer xoauth2", "OAUTHBEARER"), ("xoauth2", "XOAUTH2")],
+    indirect=["oauth_dovecot"],
+)
+def test_doctor_logs_in_with_the_oauth_mechanism_sync_uses(tmp_path, run, mail, oauth_dovecot, mechanism):
+    folder = oauth_dovecot.new_folder()
+    oauth_dovecot.append(folder, [mail()])
+    token = f"printf {IMAP_PASSWORD}"  # this Dovecot takes the password as the bearer token
+    imap = _imap(oauth_dovecot, folder, auth="oauth2", oauth2_token_command=token, password_command=None)
+    config = _config(tmp_path, imap)
+    before = len(oauth_dovecot.login_methods())  # the fixture's own PLAIN logins
+
+    doctor_status, out, _ = run(config, "doctor")
+    sync_status, synced, err = run(config, "sync")
+
+    assert _lines(out)["imap login"].startswith("ok"), out
+    assert (doctor_status, sync_status) == (0, 0), err
+    assert "1 fetched" in synced
+    assert oauth_dovecot.login_methods()[before:] == [mechanism, mechanism]
+
+
+def test_a_refused_imap_login_reads_the_same_in_doctor_sync_and_the_sent_copy(tmp_path, run, mail, dovecot, smtp_server):
+    sent = dovecot.new_folder("Sent")
+    config = _config(tmp_path, _imap(dovecot, sent_folder=sent, password_command="printf wrong"), _smtp(smtp_server))
+    refusals = dovecot.failed_logins()
+
+    doctor = _lines(run(config, "doctor")[1])["imap login"]
+    (tmp_path / "1.eml").write_bytes(mail())
+    run(config, "import", str(tmp_path / "1.eml"))
+    (tmp_path / "reply.txt").write_text("on it")
+    run(config, "reply", "1", "--body-file", str(tmp_path / "reply.txt"))
+    send_status, _, send_err = run(config, "outbox", "send")
+    sync_status, _, sync_err = run(config, "sync")
+
+    assert doctor.startswith("FAIL")
+    said = doctor[23:]
+    assert said.startswith(f"imap: 127.0.0.1:{dovecot.imap_port} refused the login for support@example.com (")
+    assert "[AUTHENTICATIONFAILED]" in said and said.endswith("check the password from `printf wrong`")
+    assert send_status == 0 and f"outbox #1 sent, but not copied to the Sent folder {sent}: {said}\n" in send_err
+    assert (sync_status, sync_err) == (1, f"frontdesk: {said}\n")
+    assert dovecot.failed_logins() == refusals + 3, "one try each: a refusal is not retried"
 
 
 def _init_flags(imap, smtp, source: str) -> list[str]:
