@@ -52,9 +52,9 @@ from types import ModuleType
 
 from frontdesk.storage.clock import FrozenClock
 from frontdesk.storage.config import load_config
+from frontdesk.storage.sla import format_span
 from frontdesk.storage.store import Store
 from frontdesk.tui import views as inbox_views
-from frontdesk.tui.countdown import format_countdown, live_remaining, live_status
 from frontdesk.tui.inbox import RELOAD_SECONDS, RESOLVED_SHOWN
 
 COLUMNS, LINES = 120, 40
@@ -151,7 +151,7 @@ def ticking_ids(db: Path, config: Path, at: datetime, count: int) -> list[int]:
         views = store.views()
     finally:
         store.close()
-    running = [v.id for v in views if v.running_target is None or live_status(v.running_target, at) != "breached"]
+    running = [v.id for v in views if v.clock is None or v.clock.status_at(at) != "breached"]
     return running[:count]
 
 
@@ -431,10 +431,10 @@ class Clocks:
 def visible_clocks(db: Path, config: Path, at: datetime) -> Clocks:
     store = Store.open(db, load_config(config), FrozenClock(at))
     try:
-        shown = [row.running_target for row in store.views()[:TABLE_ROWS]]
+        shown = [row.clock for row in store.views()[:TABLE_ROWS]]
     finally:
         store.close()
-    texts = [format_countdown(live_remaining(target, at)) for target in shown if target is not None]
+    texts = [format_span(target.remaining_at(at)) for target in shown if target is not None and not target.stopped]
     seconds = sum(text.endswith("s") for text in texts)
     minutes = sum(text.endswith("m") for text in texts)
     return Clocks(seconds, minutes, len(texts) - seconds - minutes, len(shown) - len(texts))

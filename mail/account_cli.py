@@ -11,6 +11,8 @@ import argparse
 import getpass
 import json
 import os
+import shlex
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from frontdesk.storage.config import (
     ENV_VAR,
     Config,
     ConfigError,
+    SendCommand,
     ServerConfig,
     default_config_path,
     load_config,
@@ -71,6 +74,14 @@ def add_account_verbs(verb: Callable[[str, Handler, str], argparse.ArgumentParse
         init.add_argument(f"--{protocol}-host", metavar="HOST")
         init.add_argument(f"--{protocol}-port", type=int, metavar="PORT", help="default: by security")
         init.add_argument(f"--{protocol}-security", choices=("tls", "starttls", "none"), default="tls")
+    init.add_argument(
+        "--smtp-no-login", action="store_true", help='the SMTP server is a relay that needs no login (auth = "none")'
+    )
+    init.add_argument(
+        "--smtp-command", metavar="CMD",
+        help="instead of an SMTP server: a sendmail-compatible program given the message on standard input, "
+        "e.g. 'msmtp --read-envelope-from -t'",
+    )
     init.add_argument("--username", help="the login for both servers (default: the support address)")
     init.add_argument("--sent-folder", help="IMAP folder that keeps a copy of each reply, e.g. Sent")
     init.add_argument(
@@ -208,7 +219,8 @@ def _origin_checks(config: Config) -> Iterator[Check]:
     for key, value in (
         ("support.address", config.support.address),
         ("imap.host", config.imap and config.imap.host),
-        ("smtp.host", config.smtp and config.smtp.host),
+        ("smtp.host", isinstance(config.smtp, ServerConfig) and config.smtp.host),
+        ("smtp.command", isinstance(config.smtp, SendCommand) and str(config.smtp)),
         ("database.url", config.database.url),
         ("database.path", config.database.path),
         ("database.group", config.database.group),
@@ -305,10 +317,14 @@ def _timezone_check(config: Config, clock: Clock) -> Check:
     return Check("ok", "time zone", f"business hours in {zone.key} (now {here}); this machine's zone: {machine}")
 
 
-def _credential_check(label: str, server: ServerConfig | None) -> tuple[Check, Secret | None]:
+def _credential_check(label: str, server: ServerConfig | SendCommand | None) -> tuple[Check, Secret | None]:
     name = f"{label} credentials"
     if server is None:
         return Check("skip", name, f"no [{label}] in the config: run `frontdesk init`"), None
+    if isinstance(server, SendCommand):
+        return Check("skip", name, f"none needed: `{server}` sends the mail"), None
+    if server.auth == "none":
+        return Check("skip", name, 'none needed: auth = "none"'), None
     try:
         secret = resolve_secret(server, label)
     except CredentialError as error:
@@ -352,14 +368,35 @@ def _folders_check(client: IMAPClient, server: ServerConfig) -> Check:
     return Check("ok", "imap folders", ", ".join(wanted))
 
 
-def _smtp_check(server: ServerConfig | None, secret: Secret | None) -> Check:
+def _smtp_check(server: ServerConfig | SendCommand | None, secret: Secret | None) -> Check:
+    if isinstance(server, SendCommand):
+        return _command_check(server)
+    if server is not None and server.auth == "none":
+        return _smtp_session_check("smtp relay", server, None, 'answers EHLO; no login (auth = "none")')
     if server is None or secret is None:
         return Check("skip", "smtp login", "no SMTP server or no credentials (see above)")
+    return _smtp_session_check("smtp login", server, secret, f"as {server.username}")
+
+
+def _smtp_session_check(name: str, server: ServerConfig, secret: Secret | None, what: str) -> Check:
     try:
-        connect_smtp(server, lambda *_: secret).quit()
+        connect_smtp(server, lambda *_: secret).quit()  # asks for the secret only when it logs in
     except (MailError, CredentialError) as error:
-        return Check("FAIL", "smtp login", str(error))
-    return Check("ok", "smtp login", f"{server.host}:{server.port} ({server.security}) as {server.username}")
+        return Check("FAIL", name, str(error))
+    return Check("ok", name, f"{server.host}:{server.port} ({server.security}) {what}")
+
+
+def _command_check(command: SendCommand) -> Check:
+    """The program is there and may be run; it is not run, since that would send mail."""
+    program = command.command[0]
+    found = shutil.which(program)
+    if found is not None:
+        return Check("ok", "smtp command", f"{found} is there and executable (not run: it would send mail)")
+    if os.sep in program and os.path.isfile(program):
+        fix = f"`chmod +x {shlex.quote(program)}`, or fix [smtp] command"
+        return Check("FAIL", "smtp command", f"{program} is not executable: {fix}")
+    where = "" if os.sep in program else " on PATH"
+    return Check("FAIL", "smtp command", f"{program} not found{where}: install it, or fix [smtp] command")
 
 
 def _webhook_check(config: Config) -> Check:
@@ -413,7 +450,8 @@ def cmd_init(ctx: CliContext) -> int:
 
 
 def _try_and_keep(ctx: CliContext, config: Config, answers: Answers) -> int:
-    """Try both logins, then keep a typed password in the keyring; 0 when all went well."""
+    """Try both logins (or find the sending command), then keep a typed password in the keyring; 0
+    when all went well."""
     assert config.imap is not None and config.smtp is not None
     password = _ask_password(config.imap) if answers.source[0] == "keyring" else None
     get_secret = resolve_secret if password is None else (lambda *_: Secret("password", password))
@@ -433,10 +471,11 @@ def _try_and_keep(ctx: CliContext, config: Config, answers: Answers) -> int:
 
 def _login_checks(config: Config, get_secret: Callable[[ServerConfig, str], Secret]) -> Iterator[Check]:
     imap, smtp = config.imap, config.smtp
-    logins = (
-        ("imap", imap, lambda: connect_imap(imap, lambda: get_secret(imap, "imap")).logout()),
-        ("smtp", smtp, lambda: connect_smtp(smtp, get_secret).quit()),
-    )
+    if isinstance(smtp, SendCommand):
+        yield _command_check(smtp)
+    logins = [("imap", imap, lambda: connect_imap(imap, lambda: get_secret(imap, "imap")).logout())]
+    if isinstance(smtp, ServerConfig):
+        logins.append(("smtp", smtp, lambda: connect_smtp(smtp, get_secret).quit()))
     for label, server, log_in in logins:
         try:
             log_in()
@@ -456,7 +495,9 @@ def _secret_source(text: str) -> tuple[str, str]:
 
 
 def _answers_from_flags(args: argparse.Namespace) -> Answers:
-    needed = ("imap_host", "smtp_host", "secret_source")
+    if args.smtp_command and (args.smtp_host or args.smtp_no_login):
+        raise ValueError("--smtp-command sends without an SMTP server: leave out --smtp-host and --smtp-no-login")
+    needed = ("imap_host", "secret_source") if args.smtp_command else ("imap_host", "smtp_host", "secret_source")
     missing = [f"--{name.replace('_', '-')}" for name in needed if not getattr(args, name)]
     if missing:
         raise ValueError(f"with --address, also give {' '.join(missing)}")
@@ -464,6 +505,10 @@ def _answers_from_flags(args: argparse.Namespace) -> Answers:
     for protocol in ("imap", "smtp"):
         given = {key: getattr(args, f"{protocol}_{key}") for key in ("host", "port", "security")}
         servers[protocol] = {key: value for key, value in given.items() if value is not None}
+    if args.smtp_command:
+        servers["smtp"] = {"command": args.smtp_command}
+    elif args.smtp_no_login:
+        servers["smtp"]["auth"] = "none"
     return Answers(args.address, args.display_name, servers, args.username, args.sent_folder, args.secret_source)
 
 
@@ -516,10 +561,12 @@ def render_config(answers: Answers) -> str:
     kind, command = answers.source
     secret = {"password-command": {"password_command": command}, "oauth2-command": {"auth": "oauth2", "oauth2_token_command": command}}
     common = {"username": answers.username, **secret.get(kind, {})}
+    smtp = answers.servers["smtp"]
+    logs_in = "command" not in smtp and smtp.get("auth") != "none"
     tables = {
         "support": {"address": answers.address, "display_name": answers.display_name},
         "imap": {**answers.servers["imap"], **common, "sent_folder": answers.sent_folder},
-        "smtp": {**answers.servers["smtp"], **common},
+        "smtp": {**smtp, **common} if logs_in else smtp,
     }
     lines = [
         "# Written by `frontdesk init`. No secret is kept here: the password lives in the system keyring",

@@ -1,16 +1,19 @@
-"""Sending the outbox: replies to customers over SMTP, hand-off emails, and webhook posts.
+"""Sending the outbox: replies to customers over SMTP (or through a sendmail-compatible command),
+hand-off emails, and webhook posts.
 
 Exactly once: a row is marked `sending` and committed before anything leaves; only after the
 server took it is it marked `sent`, in the same transaction that stores the reply in its ticket
 (which stops the response clock at the moment it was sent). A row that may have left without
-being marked (a crash, a connection lost while the server was taking the message) is never
-sent again on its own: it is looked for in the Sent folder, or left for the user to decide.
+being marked (a crash, a connection lost while the server was taking the message, a command that
+hung or was killed) is never sent again on its own: it is looked for in the Sent folder, or left
+for the user to decide.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+import subprocess
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -26,8 +29,9 @@ from imapclient.exceptions import IMAPClientError
 
 from frontdesk.storage import outbox
 from frontdesk.storage.clock import Clock
-from frontdesk.storage.config import Config, ServerConfig
+from frontdesk.storage.config import Config, SendCommand, ServerConfig
 from frontdesk.storage.models import Outbox
+from frontdesk.storage.safe_text import display_line
 from frontdesk.storage.store import Store
 
 from .credentials import CredentialError, Secret, check_transport, resolve_secret
@@ -106,8 +110,10 @@ def build_message(entry: Outbox, config: Config, date: datetime) -> EmailMessage
 
 
 def connect_smtp(server: ServerConfig, get_secret: GetSecret) -> smtplib.SMTP:
-    """A logged-in SMTP session: TLS or STARTTLS with a verified certificate; plain only on loopback."""
-    check_transport(server, "smtp")
+    """A logged-in SMTP session: TLS or STARTTLS with a verified certificate; plain only on loopback,
+    unless there is no login (auth = "none") whose password could be read on the way."""
+    if server.auth != "none":
+        check_transport(server, "smtp")
     context = ssl.create_default_context()
     try:
         if server.security == "tls":
@@ -128,11 +134,14 @@ def connect_smtp(server: ServerConfig, get_secret: GetSecret) -> smtplib.SMTP:
 
 def _smtp_login(client: smtplib.SMTP, server: ServerConfig, get_secret: GetSecret) -> None:
     client.ehlo_or_helo_if_needed()
+    if server.auth == "none":
+        return  # a relay that takes mail from this host without a login
     if not client.has_extn("auth"):
         if server.username:
             raise MailError(
                 f"smtp: {server.host}:{server.port} offers no login (AUTH) but username {server.username} is set: "
-                "is this the submission port (587 with starttls, 465 with tls)?"
+                "is this the submission port (587 with starttls, 465 with tls)? "
+                'A relay that needs no login: auth = "none"'
             )
         return
     secret = get_secret(server, "smtp")  # asked only now: a server without AUTH needs none
@@ -151,6 +160,24 @@ def _password_login(client: smtplib.SMTP, server: ServerConfig, password: str) -
         raise MailError(f"smtp: {server.host}:{server.port} offers no password login (only {' '.join(offered)})")
     client.user, client.password = server.username or "", password
     client.auth(mechanism, client.auth_plain if mechanism == "PLAIN" else client.auth_login)
+
+
+def pipe_to_command(command: SendCommand, message: bytes) -> None:
+    """sendmail's contract: the whole message on standard input; exit status 0 means it was taken.
+    Run without a shell; nothing is added to the arguments (the recipients are in the headers)."""
+    program = command.command[0]
+    local = message.replace(b"\r\n", b"\n")  # sendmail reads Unix line endings and writes CRLF to the wire
+    try:
+        done = subprocess.run(command.command, input=local, capture_output=True, timeout=command.timeout, check=False)
+    except subprocess.TimeoutExpired as error:  # killed: it may have handed the message on already
+        raise Uncertain(f"when {program} did not finish within {command.timeout:g} s") from error
+    except OSError as error:  # missing, not executable, not a program
+        raise MailError(f"smtp command: cannot run {program}: {error.strerror or type(error).__name__}") from None
+    if done.returncode < 0:
+        raise Uncertain(f"when {program} was killed by signal {-done.returncode}")
+    if done.returncode != 0:
+        said = one_line(display_line(done.stderr.decode("utf-8", "replace"))) or "nothing on standard error"
+        raise MailError(f"smtp command: {program} exited with status {done.returncode}: {said}")
 
 
 def _xoauth2(user: str, token: str) -> Callable[..., str]:
@@ -269,6 +296,9 @@ class _Run:
     def _deliver(self, entry: Outbox, payload: bytes) -> None:
         if entry.kind == SLACK:
             post_webhook(self.webhook.get(), payload.decode("utf-8"))
+            return
+        if isinstance(self.config.smtp, SendCommand):
+            pipe_to_command(self.config.smtp, payload)
             return
         client = self.smtp.get()
         recipients = [*entry.to_addrs, *entry.cc_addrs]

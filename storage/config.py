@@ -18,6 +18,11 @@ Decisions users can rely on:
   requires ``oauth2_token_command`` (access tokens expire within the hour, so a stored one would go
   stale); a command belonging to the other auth method is an error rather than silently ignored.
   Without a command, the password is looked up in the system keyring by the mail layer.
+  ``[smtp] auth = "none"``: a relay that takes mail without a login (no username, no secret; plain
+  SMTP is then allowed beyond loopback, as nothing secret travels). ``[smtp] command`` (split with
+  shlex, never run through a shell; only ``timeout`` may go with it) sends through a
+  sendmail-compatible program instead of a server: it and ``host`` are alternatives, and a later
+  layer setting one drops the other's keys from an earlier one.
 - ``[sla.policies.NAME]``: every policy is the built-in handbook policy (DEFAULT_POLICY) plus what
   its own table says. A missing ``sev1``/``sev2`` table, or a missing ``response``/``resolution``
   key, keeps the handbook value; ``"none"`` means "no target". Policies never inherit from each
@@ -60,6 +65,7 @@ import json
 import math
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -74,14 +80,14 @@ from zoneinfo import ZoneInfo
 
 import platformdirs
 
-from .sla import DEFAULT_POLICY, BusinessCalendar, Duration, Policy, Targets, parse_duration
+from .sla import DEFAULT_POLICY, SEVERITIES, BusinessCalendar, Duration, Policy, parse_duration
 
 ENV_VAR = "FRONTDESK_CONFIG"
 SYSTEM_ENV_VAR = "FRONTDESK_SYSTEM_CONFIG"
 SYSTEM_CONFIG_PATH = Path("/etc/frontdesk/config.toml")  # tests point it elsewhere
 
 Security = Literal["tls", "starttls", "none"]
-Auth = Literal["password", "oauth2"]
+Auth = Literal["password", "oauth2", "none"]  # "none": SMTP only
 Deployment = Literal["self-hosted", "managed", "other"]
 
 
@@ -121,6 +127,17 @@ class ServerConfig:
     password_command: str | None = None
     oauth2_token_command: str | None = None
     timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class SendCommand:
+    """[smtp] command: a sendmail-compatible program that takes the message on standard input."""
+
+    command: tuple[str, ...]  # the program and its arguments
+    timeout: float = 30.0
+
+    def __str__(self) -> str:
+        return shlex.join(self.command)
 
 
 @dataclass(frozen=True)
@@ -198,7 +215,7 @@ class Config:
     path: Path | None  # the user's file read (--config, $FRONTDESK_CONFIG or the default); None: none
     support: SupportConfig
     imap: ServerConfig | None
-    smtp: ServerConfig | None
+    smtp: ServerConfig | SendCommand | None
     calendar: BusinessCalendar
     sla: SlaConfig
     customers: tuple[CustomerConfig, ...]
@@ -341,8 +358,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 # --- merging the layers -------------------------------------------------------------------------
 
-# In [database], a later layer choosing a backend drops what only the other backend uses.
-_DROPPED_BY = {"database": {"url": ("path", "group"), "path": ("url", "password_command")}}
+# In [database] and [smtp], a later layer choosing a way drops what only the other way uses.
+_SMTP_SERVER_ONLY = ("host", "port", "security", "username", "auth", "password_command", "oauth2_token_command")
+_DROPPED_BY = {
+    "database": {"url": ("path", "group"), "path": ("url", "password_command")},
+    "smtp": {"command": _SMTP_SERVER_ONLY, "host": ("command",)},
+}
 
 
 def _merge_layers(
@@ -739,10 +760,22 @@ _SERVER_KEYS: dict[str, Convert] = {
     "timeout": _number_in(0, None, "a number of seconds greater than 0"),
 }
 _IMAP_KEYS: dict[str, Convert] = {**_SERVER_KEYS, "folder": _text, "sent_folder": _text}
+
+
+def _words(value: Any, key: str) -> tuple[str, ...]:
+    text = _text(value, key)
+    try:
+        return tuple(shlex.split(text))
+    except ValueError as error:  # an unclosed quote or a trailing backslash
+        expected = 'expected a program and its arguments, such as "msmtp -t"'
+        raise _Invalid(key, f"cannot be split into words: {str(error).lower()} ({expected})") from None
+
+
+_SMTP_KEYS: dict[str, Convert] = {**_SERVER_KEYS, "auth": _one_of("password", "oauth2", "none"), "command": _words}
 _PROTOCOLS: dict[str, tuple[dict[str, Convert], dict[str, Any], dict[str, int]]] = {
     # protocol: (keys, defaults beyond ServerConfig's, port by security)
     "imap": (_IMAP_KEYS, {"folder": "INBOX"}, {"tls": 993, "starttls": 143, "none": 143}),
-    "smtp": (_SERVER_KEYS, {}, {"tls": 465, "starttls": 587, "none": 25}),
+    "smtp": (_SMTP_KEYS, {}, {"tls": 465, "starttls": 587, "none": 25}),
 }
 _AUTH_COMMANDS = {"password": "password_command", "oauth2": "oauth2_token_command"}
 
@@ -758,13 +791,29 @@ def _check_auth(given: Mapping[str, Any], key: str) -> None:
             f"{key}.oauth2_token_command",
             'required with auth = "oauth2" (expected a command that prints a fresh access token)',
         )
+    if auth == "none" and "username" in given:
+        raise _Invalid(f"{key}.username", 'not used with auth = "none" (remove it, or set auth = "password")')
+
+
+def _send_command(given: Mapping[str, Any], key: str) -> SendCommand:
+    for name in given:
+        if name in _SMTP_SERVER_ONLY:
+            raise _Invalid(
+                _join(key, name), "not used with command (send through a server: host; or a program: command; not both)"
+            )
+    return SendCommand(**given)
 
 
 def _server(protocol: str) -> Convert:
     keys, defaults, ports = _PROTOCOLS[protocol]
 
-    def convert(value: Any, key: str) -> ServerConfig:
-        given = _read_table(value, key, keys, required=("host",))
+    def convert(value: Any, key: str) -> ServerConfig | SendCommand:
+        given = _read_table(value, key, keys)
+        if "command" in given:
+            return _send_command(given, key)
+        if "host" not in given:
+            alternative = " (or command, a program such as sendmail that sends it)" if "command" in keys else ""
+            raise _Invalid(_join(key, "host"), "required key is missing" + alternative)
         _check_auth(given, key)
         given.setdefault("port", ports[given.get("security", "tls")])
         return ServerConfig(**{**defaults, **given})
@@ -794,17 +843,21 @@ def _targets(value: Any, key: str) -> dict[str, Duration | None]:
     return _read_table(value, key, _TARGET_KEYS)
 
 
-_POLICY_KEYS: dict[str, Convert] = {"sev1": _targets, "sev2": _targets, "pause_while_waiting": _bool}
+_POLICY_KEYS: dict[str, Convert] = {
+    **{severity.config_key: _targets for severity in SEVERITIES},
+    "pause_while_waiting": _bool,
+}
 
 
 def _policy(value: Any, key: str, name: str, pause_while_waiting: bool) -> Policy:
     """The handbook policy with this table's targets laid over it (see the module docstring)."""
     given = _read_table(value, key, _POLICY_KEYS)
-    severities: dict[str, Targets] = {
-        sev: replace(getattr(DEFAULT_POLICY, sev), **given.get(sev, {})) for sev in ("sev1", "sev2")
+    targets = {
+        severity.level: replace(DEFAULT_POLICY.targets_for(severity.level), **given.get(severity.config_key, {}))
+        for severity in SEVERITIES
     }
     pause = given.get("pause_while_waiting", pause_while_waiting)
-    return Policy(name=name, pause_while_waiting=pause, **severities)
+    return Policy(name=name, targets=targets, pause_while_waiting=pause)
 
 
 def _known_policy(name: str, key: str, policies: Mapping[str, Policy]) -> None:
@@ -1006,9 +1059,9 @@ def _reject_secrets(value: Any, key: str = "") -> None:
             _reject_secrets(child, _join(key, name))
 
 
-def _with_username(server: ServerConfig | None, address: str | None) -> ServerConfig | None:
+def _with_username(server: T, address: str | None) -> T:
     """The login defaults to the support address: the usual case for a shared mailbox."""
-    if server is None or server.username is not None:
+    if not isinstance(server, ServerConfig) or server.username is not None or server.auth == "none":
         return server
     return replace(server, username=address)
 

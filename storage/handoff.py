@@ -56,8 +56,8 @@ def handoff_subject(view: TicketView, zone: ZoneInfo) -> str:
     """'Hand-off: #12 <subject> (Sev 1, response due …)': no [#12] token, which would thread
     the owner's answer into the customer's ticket."""
     severity = f"Sev {view.severity}" if view.severity else "untriaged"
-    due = _next_due(view)
-    when = f", {due[0]} due {_when(due[1].due_at, zone)}" if due else ""
+    due = view.clock
+    when = f", {due.name} due {_when(due.due_at, zone)}" if due is not None and not due.stopped else ""
     return f"Hand-off: #{view.id} {display_line(view.subject)} ({severity}{when})"
 
 
@@ -77,14 +77,6 @@ def handoff_text(config: Config, view: TicketView, actor: str, note: str | None,
         lines += ["", f"Note from {actor}:", *_indented(note.splitlines())]
     lines += ["", *_latest_message(view.id, latest, zone), "", f"Open it with: frontdesk show {view.id}"]
     return "\n".join(lines) + "\n"
-
-
-def _next_due(view: TicketView) -> tuple[str, TargetState] | None:
-    """The clock the owner must beat: response until answered, then resolution."""
-    for name, target in (("response", view.sla.response), ("resolution", view.sla.resolution)):
-        if target is not None and target.status in _STATUS_WORDS:
-            return name, target
-    return None
 
 
 def _target_line(target: TargetState | None, zone: ZoneInfo) -> str:

@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .models import Event
+
+
+def undone(events: Iterable) -> set[int]:
+    """The ids of the changes an `undo` among `events` took back: for undo and the figures, they
+    no longer stand (the history keeps showing both)."""
+    return {event.data["undid"] for event in events if event.kind == "undo"}
 
 
 def describe(event: Event) -> str:

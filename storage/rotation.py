@@ -15,8 +15,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from .history import undone
 from .models import Event, Owner
-from .sla import TargetState, format_remaining
+from .sla import TargetState, format_span
 from .stats import Spread, spread
 from .store import Store
 from .views import TicketView
@@ -216,35 +217,43 @@ def customer_label(view: TicketView) -> str:
 
 
 def clock_phrase(view: TicketView) -> str:
-    """The ticket's running clock in words, e.g. 'resolution due in 20h05m'."""
-    target = view.running_target
-    if target is None:
+    """The ticket's running clock in words, e.g. 'resolution due in 20h 05m'."""
+    target = view.clock
+    if target is None or target.stopped:
         return "no clock running"
-    name = "response" if target is view.sla.response else "resolution"
+    name = target.name
     if target.status == "paused":
         return f"{name} clock paused"
     if target.status == "breached":
-        return f"{name} breached {format_remaining(-target.remaining)} ago"
+        return f"{name} breached {format_span(-target.remaining)} ago"
     risk = " (at risk)" if target.status == "at_risk" else ""
-    return f"{name} due in {format_remaining(target.remaining)}{risk}"
+    return f"{name} due in {format_span(target.remaining)}{risk}"
 
 
 def breach_phrase(breach: Breach) -> str:
     if breach.state.status == "missed":
-        return f"{breach.target} missed by {format_remaining(breach.over)}"
-    return f"{breach.target} breached, {format_remaining(breach.over)} over and still running"
+        return f"{breach.target} missed by {format_span(breach.over)}"
+    return f"{breach.target} breached, {format_span(breach.over)} over and still running"
 
 
 # --- reading the store -------------------------------------------------------------------------
 
 
 def week_events(week: Week) -> list[LoggedEvent]:
+    """The week's changes that stand: one undone (in the week or after it) never happened, for the
+    figures, and an undo is no work of its own."""
     query = (
-        Event.select(Event.ticket, Event.at, Event.actor, Event.kind, Event.data)
-        .where((Event.at >= week.start) & (Event.at < week.end))
+        Event.select(Event.id, Event.ticket, Event.at, Event.actor, Event.kind, Event.data)
+        .where((Event.at >= week.start) & (Event.at < week.end) & (Event.kind != "undo"))
         .order_by(Event.at, Event.id)
     )
-    return [LoggedEvent(*row) for row in query.tuples().iterator()]
+    rows = list(query.tuples().iterator())
+    if not rows:
+        return []
+    # An undo is logged after what it undid: those of the week's changes come after the first of them.
+    after = Event.id > min(row[0] for row in rows)
+    taken_back = undone(Event.select(Event.kind, Event.data).where((Event.kind == "undo") & after))
+    return [LoggedEvent(*row[1:]) for row in rows if row[0] not in taken_back]
 
 
 def rotation_summary(
@@ -336,7 +345,7 @@ def figures(summary: RotationSummary) -> list[tuple[str, str]]:
         ("Automated mail (no SLA)", str(summary.automated)),
         ("Tickets handled", str(summary.handled)),
         ("First responses", str(answered.count)),
-        ("Median first response", "-" if median is None else format_remaining(timedelta(seconds=median))),
+        ("Median first response", "-" if median is None else format_span(timedelta(seconds=median))),
         ("Answered within target", f"{summary.responses_met} of {answered.count}"),
         ("Tickets resolved", str(summary.resolved)),
         ("SLA breaches", str(len(summary.breaches))),
@@ -356,4 +365,4 @@ def _when(moment: datetime, summary: RotationSummary) -> str:
 
 
 def _age(summary: RotationSummary, view: TicketView) -> str:
-    return format_remaining(summary.now - view.created_at)
+    return format_span(summary.now - view.created_at)

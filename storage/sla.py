@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from math import ceil, floor
+from types import MappingProxyType
 from typing import Literal, NamedTuple, Protocol, get_args
 from zoneinfo import ZoneInfo
 
 Unit = Literal["m", "h", "d", "bh", "bd"]
 Status = Literal["ok", "at_risk", "breached", "met", "missed", "paused"]
+ClockName = Literal["response", "resolution"]
 
 _US = timedelta(microseconds=1)
 _MINUTE_US = 60_000_000
@@ -22,6 +25,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _CALENDAR_UNIT_US = {"m": _MINUTE_US, "h": _HOUR_US, "d": _DAY_US}
 _DURATION = re.compile(r"\s*([0-9]+)(m|h|d|bh|bd)\s*")
 _MAX_AMOUNT = 99_999  # keeps every due time far inside datetime's range
+_LONGEST_SPAN_DAYS = 999  # format_span stays within 8 characters
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,15 @@ class Duration:
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
+
+    @property
+    def words(self) -> str:
+        """'24 hours', '5 business days', '1 minute'."""
+        unit = _UNIT_WORDS[self.unit]
+        return f"{self.amount} {unit}" if self.amount == 1 else f"{self.amount} {unit}s"
+
+
+_UNIT_WORDS = {"m": "minute", "h": "hour", "d": "day", "bh": "business hour", "bd": "business day"}
 
 
 def parse_duration(text: str) -> Duration:
@@ -227,18 +240,88 @@ class Targets:
 
 
 @dataclass(frozen=True)
+class Severity:
+    """One level of the handbook's severity scale: what it means and its targets by default."""
+
+    level: int
+    summary: str  # a few words: "production is badly hurt"
+    meaning: str  # the handbook's definition, for someone on their first rotation
+    default_targets: Targets
+    critical: bool = False  # production is hurt: shown loudest
+
+    @property
+    def name(self) -> str:
+        """Short, for tables: 'S1'."""
+        return f"S{self.level}"
+
+    @property
+    def title(self) -> str:
+        return f"Severity {self.level}"
+
+    @property
+    def config_key(self) -> str:
+        """Its table in a policy of the configuration: 'sev1'."""
+        return f"sev{self.level}"
+
+
+# The support handbook's scale, most severe first: every screen, the command line, the
+# configuration and the clock read it from here.
+SEVERITIES = (
+    Severity(
+        1,
+        "production is badly hurt",
+        "The customer can't use the product properly in production, and it is costing their business.",
+        Targets(response=Duration(24, "h"), resolution=Duration(72, "h")),
+        critical=True,
+    ),
+    Severity(
+        2,
+        "everything else",
+        "Something non-critical works only in part, or it's a how-to question or a feature request.",
+        Targets(response=Duration(5, "bd"), resolution=None),
+    ),
+)
+SEVERITY_LEVELS = tuple(severity.level for severity in SEVERITIES)
+
+
+def severity(level: int) -> Severity:
+    for known in SEVERITIES:
+        if known.level == level:
+            return known
+    raise ValueError(f"severity must be {levels_text()}, got {level!r}")
+
+
+def levels_text(joiner: str = "or") -> str:
+    """'1 or 2'."""
+    return _listed([str(level) for level in SEVERITY_LEVELS], joiner)
+
+
+def severity_guide() -> str:
+    """'1 (production is badly hurt) or 2 (everything else)'."""
+    return _listed([f"{known.level} ({known.summary})" for known in SEVERITIES], "or")
+
+
+def _listed(items: list[str], joiner: str) -> str:
+    *most, last = items
+    return f"{', '.join(most)} {joiner} {last}" if most else last
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
-    sev1: Targets
-    sev2: Targets
+    targets: Mapping[int, Targets] = field(hash=False)  # by severity level, one for every level of SEVERITIES
     pause_while_waiting: bool = True
 
+    def __post_init__(self) -> None:
+        if sorted(self.targets) != sorted(SEVERITY_LEVELS):
+            raise ValueError(f"a policy needs targets for severities {levels_text('and')}, got {sorted(self.targets)}")
+        object.__setattr__(self, "targets", MappingProxyType(dict(self.targets)))  # frozen like the rest
 
-DEFAULT_POLICY = Policy(
-    name="standard",
-    sev1=Targets(response=Duration(24, "h"), resolution=Duration(72, "h")),
-    sev2=Targets(response=Duration(5, "bd"), resolution=None),
-)
+    def targets_for(self, level: int) -> Targets:
+        return self.targets[severity(level).level]
+
+
+DEFAULT_POLICY = Policy(name="standard", targets={known.level: known.default_targets for known in SEVERITIES})
 
 
 @dataclass(frozen=True)
@@ -254,6 +337,7 @@ class TicketTimes:
 
 @dataclass(frozen=True)
 class TargetState:
+    name: ClockName
     target: Duration
     due_at: datetime
     status: Status
@@ -262,11 +346,42 @@ class TargetState:
     # from the clock alone, without evaluating again. None once stopped or while paused.
     at_risk_at: datetime | None = None
 
+    @property
+    def stopped(self) -> bool:
+        return self.status in ("met", "missed")
+
+    @property
+    def running(self) -> bool:
+        """Counting down now: neither stopped nor paused."""
+        return self.status in ("ok", "at_risk", "breached")
+
+    def status_at(self, now: datetime) -> Status:
+        """The status as of now, followed from the clock's own turning points: no re-evaluation."""
+        if not self.running:
+            return self.status
+        if now >= self.due_at:
+            return "breached"
+        if self.at_risk_at is not None and now >= self.at_risk_at:
+            return "at_risk"
+        return self.status
+
+    def remaining_at(self, now: datetime) -> timedelta:
+        """Time left as of now, from the due time (never counted down); frozen once stopped or paused."""
+        return self.due_at - now if self.running else self.remaining
+
 
 @dataclass(frozen=True)
 class SlaState:
     response: TargetState | None
     resolution: TargetState | None
+
+
+def current_clock(sla: SlaState) -> TargetState | None:
+    """The clock that matters now: response until it stops, then resolution (paused ones included:
+    they resume). Once every clock has stopped, how they ended: a missed one, else the last met."""
+    clocks = [target for target in (sla.response, sla.resolution) if target is not None]
+    ended = next((target for target in clocks if target.status == "missed"), clocks[-1] if clocks else None)
+    return next((target for target in clocks if not target.stopped), ended)
 
 
 class _Clock(NamedTuple):
@@ -289,25 +404,27 @@ def evaluate(
     """Both targets of a ticket as of now. Due times are UTC."""
     # Everything in UTC first: comparisons within one zone would ignore daylight saving's fold.
     start, now = _utc(ticket.started_at), _utc(now)
-    responded = _utc_or_none(ticket.first_response_at)
+    resolved = _utc_or_none(ticket.resolved_at)
+    # Resolving stops every clock: a ticket closed without a reply has its response met or missed then.
+    responded = _utc_or_none(ticket.first_response_at) or resolved
     if ticket.severity is None:
         # Untriaged: the strictest response target, so the ticket sorts to the top; no resolution yet.
-        responses = [t.response for t in (policy.sev1, policy.sev2) if t.response is not None]
+        responses = [t.response for t in policy.targets.values() if t.response is not None]
         candidates = [_clock(target, calendar, start, (), now) for target in responses]
         strictest = min(candidates, key=lambda c: c.due_at, default=None)
-        response = None if strictest is None else _state(strictest, responded, now, False, at_risk_fraction)
+        response = None if strictest is None else _state("response", strictest, responded, now, False, at_risk_fraction)
         return SlaState(response=response, resolution=None)
-    targets = _targets(policy, ticket.severity)
+    targets = policy.targets_for(ticket.severity)
     response = None
     if targets.response is not None:
-        response = _state(_clock(targets.response, calendar, start, (), now), responded, now, False, at_risk_fraction)
+        clock = _clock(targets.response, calendar, start, (), now)
+        response = _state("response", clock, responded, now, False, at_risk_fraction)
     resolution = None
     if targets.resolution is not None:
-        resolved = _utc_or_none(ticket.resolved_at)
         pauses = tuple((_utc(b), _utc_or_none(e)) for b, e in ticket.pauses) if policy.pause_while_waiting else ()
         clock = _clock(targets.resolution, calendar, start, pauses, now if resolved is None else resolved)
         paused = resolved is None and any(_is_open(pause, now) for pause in pauses)
-        resolution = _state(clock, resolved, now, paused, at_risk_fraction)
+        resolution = _state("resolution", clock, resolved, now, paused, at_risk_fraction)
     return SlaState(response=response, resolution=resolution)
 
 
@@ -319,14 +436,6 @@ def _utc(t: datetime) -> datetime:
 
 def _utc_or_none(t: datetime | None) -> datetime | None:
     return None if t is None else _utc(t)
-
-
-def _targets(policy: Policy, severity: int) -> Targets:
-    if severity == 1:
-        return policy.sev1
-    if severity == 2:
-        return policy.sev2
-    raise ValueError(f"severity must be 1, 2 or None, got {severity!r}")
 
 
 def _clock(
@@ -385,10 +494,12 @@ def _is_open(pause: tuple[datetime, datetime | None], now: datetime) -> bool:
     return begin <= now and (end is None or now < end)
 
 
-def _state(clock: _Clock, stop: datetime | None, now: datetime, paused: bool, at_risk_fraction: float) -> TargetState:
+def _state(
+    name: ClockName, clock: _Clock, stop: datetime | None, now: datetime, paused: bool, at_risk_fraction: float
+) -> TargetState:
     due_at = clock.due_at
     if stop is not None:
-        return TargetState(clock.target, due_at, "met" if stop <= due_at else "missed", due_at - stop)
+        return TargetState(name, clock.target, due_at, "met" if stop <= due_at else "missed", due_at - stop)
     status: Status
     if now >= due_at:
         status = "breached"  # also when a pause began only after the target was already due
@@ -399,27 +510,30 @@ def _state(clock: _Clock, stop: datetime | None, now: datetime, paused: bool, at
     else:
         status = "ok"
     if paused:
-        return TargetState(clock.target, due_at, status, due_at - now)
+        return TargetState(name, clock.target, due_at, status, due_at - now)
     # The first position with less than the fraction left: the inverse of the test above.
     at_risk_pos = clock.due_pos - ceil(at_risk_fraction * clock.length) + 1
-    return TargetState(clock.target, due_at, status, due_at - now, clock.measure.instant(at_risk_pos))
+    return TargetState(name, clock.target, due_at, status, due_at - now, clock.measure.instant(at_risk_pos))
 
 
-def format_remaining(td: timedelta) -> str:
-    """A compact countdown: '2d 4h', '3h12m', '45m', '-3h12m'; at most 8 characters.
+def format_span(span: timedelta) -> str:
+    """A span of time as every screen and export shows it: '4d 03h', '3h 05m', '42m 10s' under an
+    hour (so a countdown visibly ticks), '-3h 05m' past due; at most 8 characters.
 
-    Partial minutes round away from zero, so '0m' means exactly due and a clock never shows 0m early.
+    Part seconds round away from zero, so '0m 00s' means exactly due and a clock never shows it early.
     """
-    sign = "-" if td < timedelta(0) else ""
-    minutes = -(-abs(td) // timedelta(minutes=1))  # whole minutes, rounded up
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days >= 10_000:
-        return f"{sign}9999d+"
+    sign = "-" if span < timedelta(0) else ""
+    seconds = -(-abs(span) // timedelta(seconds=1))  # whole seconds, rounded up
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days > _LONGEST_SPAN_DAYS:
+        return f"{sign}{_LONGEST_SPAN_DAYS}d+"
     if days >= 100:
         return f"{sign}{days}d"
     if days:
-        return f"{sign}{days}d {hours}h"
+        return f"{sign}{days}d {hours:02d}h"
     if hours:
-        return f"{sign}{hours}h{minutes:02d}m"
-    return f"{sign}{minutes}m"
+        return f"{sign}{hours}h {minutes:02d}m"
+    return f"{sign}{minutes}m {secs:02d}s"
+

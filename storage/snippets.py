@@ -69,6 +69,9 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 _MAX_SNIPPET_BYTES = 256 * 1024  # a snippet is a short reply; a bigger file is a mistake
 
+# Where the reply screen leaves the rep's cursor after inserting the snippet; removed from the text.
+CURSOR = "{cursor}"
+
 
 class SnippetError(ValueError):
     pass
@@ -78,6 +81,13 @@ class UserSnippet(NamedTuple):
     name: str
     title: str
     body: str
+
+
+class Filled(NamedTuple):
+    """A snippet filled for the reply screen: its text, and where in it the rep's cursor goes."""
+
+    text: str
+    cursor: int
 
 
 def placeholders(text: str) -> list[str]:
@@ -91,6 +101,7 @@ def fill(body: str, values: Mapping[str, str | None], editable: bool = False) ->
     `editable`: the text goes into an editor that blocks sending while a placeholder remains, so
     the HAND_FILLED ones stay for the rep to write.
     """
+    body = body.replace(CURSOR, "")
     found = placeholders(body)
     names = {token: _name(token) for token in found}
     unknown = [token for token, name in names.items() if name not in values and name not in HAND_FILLED]
@@ -104,6 +115,26 @@ def fill(body: str, values: Mapping[str, str | None], editable: bool = False) ->
     if by_hand and not editable:
         raise SnippetError(f"the snippet needs {', '.join(by_hand)} written by hand: use it from the reply screen")
     return _PLACEHOLDER.sub(lambda match: values.get(match.group(1)) or match.group(), body)
+
+
+def fill_for_editing(body: str, values: Mapping[str, str | None]) -> Filled:
+    """fill(editable=True), with where the rep types next: at the snippet's {cursor}, else at the
+    top of its body. The place is found in the snippet as written, so that a value (a customer's
+    name) can never move it."""
+    text = fill(body, values, editable=True)
+    before, marker, _ = body.partition(CURSOR)
+    if not marker:
+        return Filled(text, _top_of_body(text))
+    return Filled(text, min(len(fill(before, values, editable=True)), len(text)))
+
+
+def _top_of_body(text: str) -> int:
+    """After a greeting on a line of its own ("Hi Alice," and a blank line), else the very start:
+    never the end of the signature."""
+    greeting, blank, rest = text.partition("\n\n")
+    if blank and rest and "\n" not in greeting:
+        return len(greeting) + len(blank)
+    return 0
 
 
 def _name(token: str) -> str | None:

@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .sla import TargetState
+from .sla import SEVERITY_LEVELS, TargetState
 from .views import TicketView
 
-SEVERITY_KEYS = ("1", "2", "untriaged")
+SEVERITY_KEYS = (*(str(level) for level in SEVERITY_LEVELS), "untriaged")
 
 
 @dataclass(frozen=True)

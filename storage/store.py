@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from peewee import Database, PeeweeException, fn
 
@@ -19,6 +21,7 @@ from .config import Config
 from .database import ChangeWatch, describe, is_postgres, is_unavailable, open_database, shared_group
 from .drafts import KeptDrafts
 from .errors import DraftKeptHere, Seen, StoreError
+from .fulltext import SEARCH_WORD, tickets_with_text
 from .models import (
     BaseModel,
     Customer,
@@ -32,11 +35,11 @@ from .models import (
     Ticket,
     UtcDateTimeField,
 )
-from .snippets import BUILT_IN_SNIPPETS, SnippetError, fill, load_snippet_dir
+from .snippets import BUILT_IN_SNIPPETS, Filled, SnippetError, fill, fill_for_editing, load_snippet_dir
 from .views import TicketView, first_screen, next_due, recently_resolved, ticket_view, ticket_views
 
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
-_SEARCH_WORD = re.compile(r"\w[\w@.+-]*", re.UNICODE)
+Filling = TypeVar("Filling")  # a filled snippet: its text, or a Filled with the cursor's place
 _stored = UtcDateTimeField()
 
 
@@ -202,7 +205,7 @@ class Store:
         return self._customer_ids.get(configured.name)
 
     def owners(self) -> list[Owner]:
-        return list(Owner.select().where(Owner.active == 1).order_by(Owner.team, Owner.name))
+        return list(Owner.select().where(Owner.active == 1).order_by(Owner.team, Owner.name).execute(self.db))
 
     def open_tickets_by_owner(self) -> dict[int, int]:
         """How many unresolved tickets each owner carries: the hand-off picker shows the load."""
@@ -399,6 +402,13 @@ class Store:
     def render_snippet(self, ticket_id: int, name: str, editable: bool = False) -> str:
         """The snippet filled for this ticket. `editable`: the rep will edit it before sending, so
         placeholders only a person can fill (a documentation link) may stay in."""
+        return self._fill_snippet(ticket_id, name, partial(fill, editable=editable))
+
+    def snippet_for_editing(self, ticket_id: int, name: str) -> Filled:
+        """The snippet filled for the reply screen, with where the rep's cursor goes in it."""
+        return self._fill_snippet(ticket_id, name, fill_for_editing)
+
+    def _fill_snippet(self, ticket_id: int, name: str, filler: Callable[[str, dict[str, str | None]], Filling]) -> Filling:
         snippet = Snippet.get_or_none(Snippet.name == name)
         if snippet is None:
             known = ", ".join(s.name for s in self.snippets())
@@ -414,7 +424,7 @@ class Store:
             "support_name": self.config.support.display_name,
         }
         try:
-            return fill(snippet.body, values, editable=editable)
+            return filler(snippet.body, values)
         except SnippetError as error:
             raise StoreError(f"snippet {name!r}: {error}") from None
 
@@ -444,28 +454,12 @@ class Store:
         return view
 
     def search(self, text: str, limit: int = 500) -> list[int]:
-        """Tickets whose messages, requester or customer match every word typed (prefixes too)."""
-        words = _SEARCH_WORD.findall(text)
-        if not words:
+        """Tickets whose messages, requester or customer, or one of whose notes (internal, or given
+        with a hand-off, and not undone), match every word typed (prefixes too)."""
+        if not SEARCH_WORD.search(text):
             return []
-        like = "%" + " ".join(words) + "%"
-        if self.on_postgres:
-            # The same words FTS5 sees (the schema strips punctuation): a phrase per word typed,
-            # its last part a prefix. Unlike FTS5, accents are not folded.
-            phrases = (" <-> ".join(re.findall(r"[^\W_]+", word.lower())) + ":*" for word in words)
-            match = " & ".join(f"({phrase})" for phrase in phrases if phrase != ":*")
-            in_messages = "SELECT ticket_id FROM message WHERE search @@ to_tsquery('simple', ?)"
-            like_op = "ILIKE"
-        else:
-            match = " ".join('"' + word.replace('"', '""') + '"*' for word in words)
-            in_messages = "SELECT m.ticket_id FROM message_fts JOIN message m ON m.id = message_fts.rowid WHERE message_fts MATCH ?"
-            like_op = "LIKE"  # case-insensitive for ASCII, like ILIKE
-        rows = self._execute(
-            f"{in_messages} UNION SELECT t.id FROM ticket t LEFT JOIN customer c ON c.id = t.customer_id "
-            f"WHERE t.requester_email {like_op} ? OR t.requester_name {like_op} ? OR c.name {like_op} ? "
-            f"OR t.subject {like_op} ? LIMIT ?",
-            (match, like, like, like, like, limit),
-        )
+        sql, params = tickets_with_text(text, self.on_postgres)
+        rows = self._execute(f"{sql} LIMIT ?", (*params, limit))
         return [row[0] for row in rows]
 
     def draft(self, ticket_id: int) -> str | None:

@@ -21,7 +21,7 @@ from .config import default_config_path
 from .errors import StoreError
 from .models import Draft, Message, Outbox, Rotation
 from .rotation import Week, clock_phrase, customer_label, markdown_text, rotation_summary, to_markdown
-from .sla import format_remaining
+from .sla import format_span
 from .store import Store
 from .views import TicketView, ticket_views
 
@@ -149,7 +149,7 @@ def desk_state(store: Store, now: datetime, views: list[TicketView] | None = Non
         promises=_open_promises(store, by_id, unresolved),
         at_risk=tuple(
             view for view in unresolved
-            if view.running_target is not None and view.running_target.status in ("at_risk", "breached")
+            if view.clock is not None and view.clock.status in ("at_risk", "breached")
         ),
         drafts=tuple(drafts),
         unsent=tuple(unsent),
@@ -218,7 +218,7 @@ def handover_note(store: Store, previous: Turn | None, taker: Person, now: datet
         title = f"# Hand-over from {markdown_text(previous.rep_name)}"
         lead = (
             f"{taker_name} took the rotation over from {markdown_text(previous.rep_name)} "
-            f"on {when(now)} ({tz.key}), after {format_remaining(now - previous.started_at)}."
+            f"on {when(now)} ({tz.key}), after {format_span(now - previous.started_at)}."
         )
     sections = (
         ("Promised a follow-up", "promised follow-ups", [

@@ -25,20 +25,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .errors import Change, Conflict, Held, Seen, StoreError
 from .handoff import handoff_notifications
-from .history import describe
+from .history import describe, undone
 from .models import Draft, Event, Message, Outbox, Owner, Ticket, UtcDateTimeField
+from .owners import the_owner
 from .safe_text import display_line
+from .sla import SEVERITY_LEVELS, levels_text
 from .store import Store, reply_subject
 from .team import who_are_you
 from .views import ticket_view
 
 ACK = "ack"  # the snippet an acknowledgement sends
-SEVERITIES = (1, 2)
 # Changes undo can take back. Those that change the ticket keep the values they replaced, under
 # "before" in their event; a note is withdrawn, a reply taken out of the outbox.
 UNDOABLE = frozenset({"severity", "owner", "state", "note", "reply_queued"})
@@ -52,28 +53,45 @@ class Done:
     ticket: Ticket  # as it is now: its version is the one to pass with the next change
     said: str
     outbox: tuple[Outbox, ...] = ()  # what it queued: the reply, or the hand-off's notifications
+    changed: bool = True  # False: it was so already and nothing was written, so nothing to undo
+
+
+UndoStep = tuple[tuple[int, int], ...]  # (ticket id, the version a change left it at): one step of a rep's
+
+
+@dataclass(frozen=True)
+class Undone:
+    """What undoing one step did: the tickets put back, and those left as they are, with why."""
+
+    done: tuple[Done, ...]
+    refused: tuple[StoreError, ...]
+
+    @property
+    def said(self) -> str:
+        if len(self.done) + len(self.refused) == 1:
+            return f"#{self.done[0].ticket.id} {self.done[0].said}" if self.done else str(self.refused[0])
+        why = "".join(f"; {error}" for error in self.refused)
+        return f"Undid {len(self.done)} of {len(self.done) + len(self.refused)} changes{why}"
 
 
 # --- the use cases ---------------------------------------------------------------------------
 
 
 def triage(store: Store, ticket_id: int, severity: int, version: int | None = None) -> Done:
-    if severity not in SEVERITIES:
-        raise StoreError(f"severity must be 1 or 2, not {severity}")
+    if severity not in SEVERITY_LEVELS:
+        raise StoreError(f"severity must be {levels_text()}, not {severity}")
     with _changing(store, ticket_id, version) as ticket:
         if ticket.severity == severity:
-            return Done(ticket, f"is already severity {severity}")
+            return Done(ticket, f"is already severity {severity}", changed=False)
         ticket = _record(store, ticket, "severity", {"from": ticket.severity, "to": severity}, {"severity": severity})
     return Done(ticket, f"is now severity {severity}")
 
 
-def assign(store: Store, ticket_id: int, owner_email: str, note: str | None = None, version: int | None = None) -> Done:
-    """Hand the ticket to an owner, and queue their notification with it."""
+def assign(store: Store, ticket_id: int, owner: str, note: str | None = None, version: int | None = None) -> Done:
+    """Hand the ticket to an owner, and queue their notification with it. `owner`: their email,
+    or a unique start of their name or email (UnknownOwner lists the candidates otherwise)."""
     with _changing(store, ticket_id, version) as ticket:
-        owner = _active_owner(store, owner_email)
-        if owner is None:
-            known = ", ".join(o.email for o in store.owners()) or "none configured"
-            raise StoreError(f"no owner {owner_email!r}; add them under [[owners]] in the config (known: {known})")
+        owner = the_owner(store.owners(), owner)
         ticket, queued = _hand_to(store, ticket, owner, note)
     notified = " (notified through the outbox)" if queued else ""
     return Done(ticket, f"is now owned by {owner.name} <{owner.email}>{notified}", queued)
@@ -113,7 +131,7 @@ def snippet_reply(
     kind = "ack" if name == ACK else "reply"
     with _changing(store, ticket_id, None) as ticket:
         if kind == "ack" and (earlier := already_acknowledged(store, ticket.id)) is not None:
-            return Done(ticket, earlier)
+            return Done(ticket, earlier, changed=False)
         if not force:
             _hold_if_moved(store, ticket, _seen(seen, version), kind)
         body = store.render_snippet(ticket_id, name)
@@ -186,7 +204,12 @@ def note(store: Store, ticket_id: int, text: str, version: int | None = None) ->
 
 
 def wait(store: Store, ticket_id: int, version: int | None = None) -> Done:
-    return _move(store, ticket_id, "waiting", version, "is waiting on the customer (resolution clock paused)")
+    done = _move(store, ticket_id, "waiting", version, "is waiting on the customer")
+    # Only a running resolution clock pauses: an auto-reply, an untriaged ticket or a target
+    # without one has none, and a breached clock keeps counting.
+    view = ticket_view(store.config, store.clock.now(), ticket_id)
+    paused = view is not None and view.sla.resolution is not None and view.sla.resolution.status == "paused"
+    return replace(done, said=f"{done.said} (resolution clock paused)") if paused else done
 
 
 def resolve(store: Store, ticket_id: int, version: int | None = None) -> Done:
@@ -194,25 +217,48 @@ def resolve(store: Store, ticket_id: int, version: int | None = None) -> Done:
 
 
 def reopen(store: Store, ticket_id: int, version: int | None = None) -> Done:
+    """A waiting or resolved ticket back to work: `open`, or `new` while nobody has answered it
+    (a reply still in the outbox is no answer yet: when it is sent, the ticket opens)."""
     return _move(store, ticket_id, "open", version, "is open again")
 
 
 def undo(store: Store, ticket_id: int, version: int | None = None) -> Done:
-    """Take back the ticket's last change, if a person made it and nothing happened since: the
-    severity, owner or state (with its pauses and resolution time) it replaced comes back, a note
-    is withdrawn, a reply still in the outbox is taken out (a reply goes back to being the draft),
-    and a hand-off's notifications not sent yet are dropped. The history keeps both the change and
-    the `undo`. Mail's doings (a customer's message reopening the ticket) are never undone."""
-    with _changing(store, ticket_id, version) as ticket:
-        event = _last_undoable(store, ticket)
+    """Take back a change a person made: the severity, owner or state (with its pauses and
+    resolution time) it replaced comes back, a note is withdrawn, a reply still in the outbox is
+    taken out (a reply goes back to being the draft), and a hand-off's notifications not sent yet
+    are dropped (one sent already can't be unsent: the answer says so). The history keeps both the
+    change and the `undo`. Mail's doings (a customer's message reopening the ticket) are never undone.
+
+    `version`: the one the change left the ticket at (its Done.ticket.version), so undo takes back
+    that very change, several deep, once the changes after it are undone; anything after it still
+    standing (someone else's change, a customer's message) refuses it with Conflict. None: the
+    ticket's latest change still standing (the command line, which reads and applies at once)."""
+    with _changing(store, ticket_id, None) as ticket:
+        event = _undoable(store, ticket, version)
+        unsent = ""
         if event.kind == "owner":
-            _discard_unsent(store, event.data.get("outbox", []))
+            unsent = _discard_unsent(store, event.data)
         elif event.kind == "reply_queued":
             _take_back_reply(store, ticket, event.data)
         change = {key: value for key, value in event.data.items() if key != "before"}
         data = {"undid": event.id, "kind": event.kind, "change": change}
         ticket = _record(store, ticket, "undo", data, _restored(event.data.get("before", {})))
-    return Done(ticket, f"is back as it was before “{_short(describe(event))}”")
+    return Done(ticket, f"is back as it was before “{_short(describe(event))}”{unsent}")
+
+
+def undo_step(store: Store, step: UndoStep) -> Undone:
+    """Undo one step of a rep's, one change on each of its tickets, in one transaction. A ticket
+    whose change can't be undone (someone changed it since, its reply has left) stays as it is and
+    the others are undone all the same: each ticket's undo has a savepoint of its own."""
+    done: list[Done] = []
+    refused: list[StoreError] = []
+    with store.transaction():
+        for ticket_id, version in sorted(step):  # locked in one order, so two steps never deadlock
+            try:
+                done.append(undo(store, ticket_id, version))
+            except StoreError as error:
+                refused.append(error)
+    return Undone(tuple(done), tuple(refused))
 
 
 # --- the check at send time -----------------------------------------------------------------
@@ -354,15 +400,17 @@ def _record(store: Store, ticket: Ticket, kind: str, data: dict, changes: dict |
     return next(iter(Ticket.select().where(Ticket.id == ticket.id).execute(store.db)))
 
 
-def _conflict(store: Store, ticket: Ticket, seen: int) -> Conflict:
-    """'#12 changed since you looked: severity set to 1 by Sam at 14:02; nothing was changed'."""
+def _conflict(store: Store, ticket: Ticket, seen: int, since: list[Event] | None = None) -> Conflict:
+    """'#12 changed since you looked: severity set to 1 by Sam at 14:02; nothing was changed'.
+    `since`: the changes to name, oldest first (else every event after version `seen`)."""
     current = next(iter(Ticket.select(Ticket.version).where(Ticket.id == ticket.id).execute(store.db)))
-    since = list(
-        Event.select()
-        .where((Event.ticket == ticket.id) & (Event.version > seen))
-        .order_by(Event.id)
-        .execute(store.db)
-    )
+    if since is None:
+        since = list(
+            Event.select()
+            .where((Event.ticket == ticket.id) & (Event.version > seen))
+            .order_by(Event.id)
+            .execute(store.db)
+        )
     zone, today = store.config.calendar.timezone, store.clock.now().astimezone(store.config.calendar.timezone).date()
     changes = []
     for event in since[-_SHOWN_CHANGES:]:
@@ -402,6 +450,8 @@ def _move(store: Store, ticket_id: int, state: str, version: int | None, said: s
             raise StoreError(f"ticket #{ticket_id} is already {state}")
         if state == "open" and ticket.state not in ("waiting", "resolved"):
             raise StoreError(f"ticket #{ticket_id} is {ticket.state}; only a waiting or resolved ticket can be reopened")
+        if state == "open" and ticket.first_response_at is None:
+            state, said = "new", "is new again: nobody has answered it yet"
         changes = store._state_changes(ticket, state, store.clock.now())
         ticket = _record(store, ticket, "state", {"from": ticket.state, "to": state}, changes)
     return Done(ticket, said)
@@ -502,24 +552,37 @@ def _new_message_id(ticket_id: int, now: datetime, address: str) -> str:
 # --- undo ------------------------------------------------------------------------------------
 
 
-def _last_undoable(store: Store, ticket: Ticket) -> Event:
-    """The latest change not undone yet; refused unless a person made it (mail can't be undone)."""
-    undone: set[int] = set()
-    events = Event.select().where(Event.ticket == ticket.id).order_by(Event.id.desc()).execute(store.db)
-    for event in events:
-        if event.kind == "undo":
-            undone.add(event.data["undid"])
-        elif event.id not in undone:
-            if event.kind in ("note", "reply_queued") or (event.kind in UNDOABLE and "before" in event.data):
-                return event  # (a change logged before undo existed kept no "before": it stays)
-            raise StoreError(f"nothing to undo on #{ticket.id}: its last change ({_short(describe(event))}) can't be undone")
-    raise StoreError(f"nothing to undo on #{ticket.id}")
+def _undoable(store: Store, ticket: Ticket, version: int | None) -> Event:
+    """The change that left the ticket at `version`, else its latest change still standing; refused
+    unless a person made it (mail can't be undone)."""
+    events = list(Event.select().where(Event.ticket == ticket.id).order_by(Event.id.desc()).execute(store.db))
+    taken_back = undone(events)
+    standing = [event for event in events if event.kind != "undo" and event.id not in taken_back]
+    if version is not None:
+        since = [event for event in standing if event.version is not None and event.version > version]
+        if since:
+            raise _conflict(store, ticket, version, since[::-1])
+        standing = [event for event in standing if event.version == version]
+        if not standing:
+            raise StoreError(f"nothing to undo on #{ticket.id}: that change is undone already")
+    if not standing:
+        raise StoreError(f"nothing to undo on #{ticket.id}")
+    event = standing[0]
+    if event.kind in ("note", "reply_queued") or (event.kind in UNDOABLE and "before" in event.data):
+        return event  # (a change logged before undo existed kept no "before": it stays)
+    raise StoreError(f"nothing to undo on #{ticket.id}: its last change ({_short(describe(event))}) can't be undone")
 
 
-def _discard_unsent(store: Store, outbox_ids: list[int]) -> None:
-    """A hand-off taken back: its notifications that have not left yet never will."""
-    if outbox_ids:
-        Outbox.delete().where(Outbox.id.in_(outbox_ids) & Outbox.status.in_(("queued", "failed"))).execute(store.db)
+def _discard_unsent(store: Store, handoff: dict) -> str:
+    """A hand-off taken back: its notifications that have not left yet never will. One that has
+    left can't be unsent: what it returns says whom it reached (empty when none left)."""
+    outbox_ids = handoff.get("outbox", [])
+    if not outbox_ids:
+        return ""
+    Outbox.delete().where(Outbox.id.in_(outbox_ids) & Outbox.status.in_(("queued", "failed"))).execute(store.db)
+    if next(iter(Outbox.select(Outbox.id).where(Outbox.id.in_(outbox_ids)).execute(store.db)), None) is None:
+        return ""
+    return f"; {handoff['to']} was notified already (mail can't be unsent)"
 
 
 def _take_back_reply(store: Store, ticket: Ticket, data: dict) -> None:

@@ -12,7 +12,7 @@ from peewee import JOIN
 
 from .config import Config
 from .models import Customer, Owner, Ticket
-from .sla import Policy, SlaState, TargetState, TicketTimes, evaluate
+from .sla import Policy, SlaState, TargetState, TicketTimes, current_clock, evaluate
 
 
 @dataclass(frozen=True)
@@ -33,23 +33,21 @@ class TicketView:
     resolved_at: datetime | None
     message_count: int
     sla: SlaState
+    policy: Policy  # the customer's agreement the clocks run under
     version: int  # what a change made from this view passes on: see storage/usecases.py
 
     @property
-    def running_target(self) -> TargetState | None:
-        """The clock that matters now: response until answered, then resolution."""
-        for target in (self.sla.response, self.sla.resolution):
-            if target is not None and target.status in ("ok", "at_risk", "breached", "paused"):
-                return target
-        return None
+    def clock(self) -> TargetState | None:
+        """The clock that matters now, or the final one once all have stopped (sla.current_clock)."""
+        return current_clock(self.sla)
 
     def urgency(self) -> tuple:
-        """Breached first, then least time left (untriaged first at equal time); paused and
-        clockless tickets after; resolved last, newest first."""
-        target = self.running_target
+        """Breached first, then least time left (untriaged first at equal time); paused, stopped
+        and clockless tickets after; resolved last, newest first."""
+        target = self.clock
         if self.state == "resolved":
             return (3, -self.created_at.timestamp(), 0)
-        if target is None or target.status == "paused":
+        if target is None or not target.running:
             return (2, self.created_at.timestamp(), 0)
         return (1, target.remaining.total_seconds(), 0 if self.severity is None else 1)
 
@@ -140,6 +138,15 @@ def ticket_views(
     return views
 
 
+def views_where(config: Config, now: datetime, condition, newest: int | None = None) -> list[TicketView]:
+    """The tickets a Peewee condition on Ticket, Customer and Owner selects, unsorted; with `newest`,
+    only that many of them, the latest created first."""
+    query = _query().where(condition)
+    if newest is not None:
+        query = query.order_by(Ticket.created_at.desc()).limit(newest)
+    return [_view(config, now, row) for row in _rows(query)]
+
+
 @cache
 def _one_ticket_sql(param: str) -> str:
     """Written once per backend: one ticket is read after every change to it, on the import's hot path."""
@@ -174,6 +181,7 @@ def _view(config: Config, now: datetime, row: tuple) -> TicketView:
     ) = row
     created, updated, first_response, resolved = map(_time, (created, updated, first_response, resolved))
     pauses = () if pauses == "[]" else _pauses(json.loads(pauses))
+    policy = policy_named(config, policy_name)
     if automated:
         sla = SlaState(response=None, resolution=None)  # auto-replies and bounces start no clock
     else:
@@ -184,7 +192,7 @@ def _view(config: Config, now: datetime, row: tuple) -> TicketView:
             resolved_at=resolved,
             pauses=pauses,
         )
-        sla = evaluate(times, policy_named(config, policy_name), config.calendar, now, config.sla.at_risk_fraction)
+        sla = evaluate(times, policy, config.calendar, now, config.sla.at_risk_fraction)
     return TicketView(
         id=ticket_id,
         subject=subject,
@@ -202,6 +210,7 @@ def _view(config: Config, now: datetime, row: tuple) -> TicketView:
         resolved_at=resolved,
         message_count=count,
         sla=sla,
+        policy=policy,
         version=version,
     )
 
@@ -213,10 +222,8 @@ def policy_named(config: Config, name: str | None) -> Policy:
 
 def next_due(sla: SlaState) -> datetime | None:
     """The due time of the clock that runs now; None when none runs or it is paused."""
-    for target in (sla.response, sla.resolution):
-        if target is not None and target.status in ("ok", "at_risk", "breached"):
-            return target.due_at
-    return None
+    target = current_clock(sla)
+    return target.due_at if target is not None and target.running else None
 
 
 def _time(stored: str | None) -> datetime | None:

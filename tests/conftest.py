@@ -4,6 +4,7 @@ builder for raw messages."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import email.utils
 import itertools
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from pgserver import postgres_server, postgres_url  # noqa: F401
+from textual.worker import WorkerCancelled
 
 from frontdesk.mail.demo import build_demo
 from frontdesk.storage import config as config_module
@@ -66,6 +68,14 @@ def no_system_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.T
     empty.chmod(0o644)
     monkeypatch.setattr(config_module, "SYSTEM_CONFIG_PATH", empty.parent / "no-system-config.toml")
     monkeypatch.setenv(config_module.SYSTEM_ENV_VAR, str(empty))
+
+
+@pytest.fixture(autouse=True)
+def truecolor_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The terminal running the tests does not choose the app's colours (16 of them pick the ANSI
+    theme): a truecolor one, and no NO_COLOR, unless a test says otherwise."""
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.delenv("NO_COLOR", raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -218,8 +228,15 @@ def run_at_once(stores: list[Store], attempts: list[Callable[[], object]]) -> li
     return results
 
 
+def notices(app) -> list[str]:
+    """What the app has told the rep in notifications, oldest first."""
+    return [str(notification.message) for notification in app._notifications]
+
+
 async def settle(pilot) -> None:
-    """Let background store work finish and its results reach the screen."""
+    """Let background store work finish and its results reach the screen. Work of a screen that
+    closed meanwhile is cancelled with it (even the work whose result closed it)."""
     for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()

@@ -4,7 +4,8 @@ one test user, and every message it accepted kept for the test to read.
 Two listeners: `port` speaks plain SMTP and offers STARTTLS, `tls_port` is implicit TLS (SMTPS).
 AUTH PLAIN/LOGIN (and XOAUTH2) are offered on the plain port too, which is allowed only
 because it is loopback. `mode` turns it unhelpful: "tempfail" answers 451 to DATA, "drop"
-takes the message and then hangs up before saying so. `stop()` refuses connections.
+takes the message and then hangs up before saying so. `stop()` refuses connections. The
+`smtp_relay` fixture is the same server offering no login at all, like a local MTA on port 25.
 
 pytest loads only conftest.py by itself: import the fixture, e.g.
 ``from smtpserver import smtp_server  # noqa: F401``.
@@ -67,7 +68,8 @@ class _Handler:
 class SmtpServer:
     host = "127.0.0.1"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, offers_login: bool = True) -> None:
+        self.offers_login = offers_login
         _self_signed_certificate(root)
         self.cert = root / "cert.pem"
         self.port, self.tls_port = _free_port(), _free_port()
@@ -82,7 +84,9 @@ class SmtpServer:
 
     def start(self) -> None:
         handler = _Handler(self)
-        common = dict(authenticator=self._authenticate, auth_require_tls=False, hostname=self.host)
+        # Without an authenticator aiosmtpd offers AUTH only after STARTTLS: none on the plain port.
+        login = dict(authenticator=self._authenticate, auth_require_tls=False) if self.offers_login else {}
+        common = dict(hostname=self.host, **login)
         self._controllers = [
             Controller(handler, port=self.port, tls_context=self._context, **common),
             Controller(handler, port=self.tls_port, ssl_context=self._context, **common),
@@ -110,11 +114,19 @@ class SmtpServer:
         return replace(base, **changes)
 
 
-@pytest.fixture
-def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
-    folder = tmp_path / "smtp-server"
-    folder.mkdir()
-    server = SmtpServer(folder)
+def _serve(root: Path, offers_login: bool) -> Iterator[SmtpServer]:
+    root.mkdir()
+    server = SmtpServer(root, offers_login)
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
+    yield from _serve(tmp_path / "smtp-server", offers_login=True)
+
+
+@pytest.fixture
+def smtp_relay(tmp_path: Path) -> Iterator[SmtpServer]:
+    yield from _serve(tmp_path / "smtp-relay", offers_login=False)

@@ -11,11 +11,7 @@ from frontdesk.storage.store import Store
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.detail import call_hint
 
-from conftest import build_mail, run_app, settle
-
-
-def notices(app) -> list[str]:
-    return [notification.message for notification in app._notifications]
+from conftest import build_mail, notices, run_app, settle
 
 
 def test_new_ticket_and_clock_turns_are_announced_with_the_bell(store, clock):

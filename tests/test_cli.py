@@ -88,9 +88,37 @@ def test_triage_assign_reply_wait_resolve_reopen(run, inbox, tmp_path):
     assert run("resolve", "1")[0] == 0
     assert run("reopen", "1")[0] == 0
     shown = json.loads(run("show", "1", "--json")[1])
-    assert shown["severity"] == 1 and shown["owner"] == "bob@example.com" and shown["state"] == "open"
+    assert shown["severity"] == 1 and shown["owner"] == "bob@example.com" and shown["state"] == "new"  # nothing sent yet
     assert [e["kind"] for e in shown["events"]][-4:] == ["reply_queued", "state", "state", "state"]
     assert len(shown["outbox"]) == 2
+
+
+def test_a_ticket_resolved_without_a_reply_shows_how_its_response_clock_ended(run, tmp_path, mail):
+    """Not a live breached countdown: resolving stopped the clock, a day after it was due."""
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "1.eml").write_bytes(mail(subject="Search is down", date=NOW - timedelta(days=3)))
+    run("import", str(old))
+    run("triage", "1", "--severity", "1")
+    run("resolve", "1")
+    shown = run("show", "1")[1]
+    assert "Response   missed" in shown and "BREACHED" not in shown
+    listed = run("list", "--all")[1]
+    row = next(line for line in listed.splitlines() if "Search is down" in line)
+    assert "missed" in row and "LATE" not in row and "-2d" not in row
+    assert json.loads(run("show", "1", "--json")[1])["response_status"] == "missed"
+
+
+def test_wait_says_a_clock_paused_only_when_one_was_running(run, inbox, tmp_path, mail):
+    auto = tmp_path / "auto"
+    auto.mkdir()
+    (auto / "3.eml").write_bytes(mail(subject="Out of office", Auto_Submitted="auto-replied"))
+    run("import", str(inbox))
+    run("import", str(auto))
+    assert run("wait", "3")[1].strip() == "#3 is waiting on the customer"  # an auto-reply: no clock
+    assert run("wait", "1")[1].strip() == "#1 is waiting on the customer"  # untriaged: no resolution clock yet
+    run("triage", "2", "--severity", "1")
+    assert run("wait", "2")[1].strip() == "#2 is waiting on the customer (resolution clock paused)"
 
 
 def test_a_reply_is_held_when_the_customer_wrote_since_the_version_read_and_force_sends_it(run, inbox, tmp_path, mail):
@@ -239,3 +267,26 @@ def test_a_database_server_that_cannot_be_reached_is_one_line_and_status_2():
         "frontdesk: cannot use the database postgresql://sam@127.0.0.1:1/frontdesk: nothing answers there: "
         "check the host and port, and that PostgreSQL is running and reachable\n"
     )
+
+
+def test_assign_takes_a_unique_start_of_a_name_or_email_in_any_case(run, inbox, config_path):
+    config_path.write_text(config_path.read_text() + '\n[[owners]]\nname = "Bea Lin"\nemail = "bea@example.com"\n')
+    run("import", str(inbox))
+    assert run("assign", "1", "BOB")[1].strip() == "#1 is now owned by Bob Example <bob@example.com>"
+    assert run("assign", "2", "lin")[1].strip() == "#2 is now owned by Bea Lin <bea@example.com>"
+    assert run("assign", "2", "bob example")[1].strip() == "#2 is now owned by Bob Example <bob@example.com>"
+    assert run("assign", "1", "b") == (
+        2, "", "frontdesk: 'b' matches 2 owners: Bea Lin <bea@example.com>, Bob Example <bob@example.com>; "
+        "type more of the name or email\n",
+    )
+    assert run("assign", "1", "zed") == (
+        2, "", "frontdesk: no owner matches 'zed'; add them under [[owners]] in the config "
+        "(known: Bea Lin <bea@example.com>, Bob Example <bob@example.com>)\n",
+    )
+
+
+@pytest.mark.parametrize("argv", [("--demo", "list", "--json"), ("list", "--demo", "--json"), ("list", "--json", "--demo")])
+def test_demo_is_taken_before_or_after_the_verb(argv, monkeypatch, capsys):
+    monkeypatch.setenv("FRONTDESK_NOW", NOW.isoformat())
+    assert main(list(argv)) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 22

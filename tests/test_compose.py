@@ -57,6 +57,18 @@ async def type_text(pilot, text: str) -> None:
     await pilot.press(*text)
 
 
+async def insert_snippet(pilot, name: str) -> str:
+    """Pick the snippet by typing its name, and insert it; returns the picker as it was shown."""
+    await pilot.press("ctrl+t")
+    await settle(pilot)
+    await type_text(pilot, name)
+    await settle(pilot)
+    shown = screen_text(pilot.app)
+    await pilot.press("enter")
+    await settle(pilot)
+    return shown
+
+
 async def send(pilot) -> None:
     await pilot.press("ctrl+s")
     await settle(pilot)
@@ -330,18 +342,35 @@ def test_a_snippet_goes_in_at_the_cursor_and_is_recorded(store, ticket_id):
     assert store.events(ticket_id)[-1].data["snippet"] == "ack"
 
 
+@pytest.mark.parametrize(
+    ("body", "typed", "expected"),
+    [
+        ("Hi {first_name},\n\nCould you {cursor}?\n\nBest,\n{rep_name}", "send logs", "Hi Alice,\n\nCould you send logs?\n\nBest,\nDana Rep\n"),
+        ("Hi {first_name},\n\nThanks for the logs.\n\nBest,\n{rep_name}", "Found it. ", "Hi Alice,\n\nFound it. Thanks for the logs."),
+        ("Thanks for the logs.\nBest,\n{rep_name}", "Found it. ", "Found it. Thanks for the logs.\nBest,\nDana Rep\n"),
+    ],
+    ids=["at-the-marker", "below-the-greeting", "at-the-start"],
+)
+def test_after_a_snippet_the_cursor_is_where_the_rep_types_not_after_the_signature(store, ticket_id, body, typed, expected):
+    Snippet.create(name="mine", title="Mine", body=body, updated_at=NOW)
+    seen: dict[str, str] = {}
+
+    async def insert(pilot, screen: ComposeScreen) -> None:
+        seen["preview"] = await insert_snippet(pilot, "mine")
+        await type_text(pilot, typed)
+        seen["text"] = screen.editor.text
+
+    compose(store, ticket_id, insert, size=(100, 30))
+    assert seen["text"].startswith(expected)
+    assert "{cursor}" not in seen["text"] and "{cursor}" not in seen["preview"]
+
+
 def test_a_hostile_user_snippet_is_shown_and_inserted_as_plain_text(store, ticket_id):
     Snippet.create(name="evil", title="[bold red]Evil [/foo]", body="Hi {first_name} \x1b[31mred\u202e [b]x[/b]", updated_at=NOW)
     seen: dict[str, str] = {}
 
     async def insert(pilot, screen: ComposeScreen) -> None:
-        await pilot.press("ctrl+t")
-        await settle(pilot)
-        await type_text(pilot, "evil")
-        await settle(pilot)
-        seen["picker"] = screen_text(pilot.app)
-        await pilot.press("enter")
-        await settle(pilot)
+        seen["picker"] = await insert_snippet(pilot, "evil")
         seen["text"] = screen.editor.text
 
     compose(store, ticket_id, insert, size=(100, 30))

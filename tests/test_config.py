@@ -19,6 +19,7 @@ from frontdesk.storage.config import (
     CustomerConfig,
     DatabaseConfig,
     Person,
+    SendCommand,
     default_config,
     default_config_path,
     load_config,
@@ -78,9 +79,9 @@ def test_issue_example_calendar(tmp_path: Path) -> None:
 def test_issue_example_policies_inherit_the_handbook(tmp_path: Path) -> None:
     sla = load_config(ISSUE_EXAMPLE, environ={}).sla
     elite = sla.policies["elite"]
-    assert elite.sev1 == Targets(response=Duration(4, "h"), resolution=Duration(24, "h"))
+    assert elite.targets_for(1) == Targets(response=Duration(4, "h"), resolution=Duration(24, "h"))
     # sev2 resolution is left out: it keeps the handbook's value, which is "no target".
-    assert elite.sev2 == Targets(response=Duration(2, "bd"), resolution=None)
+    assert elite.targets_for(2) == Targets(response=Duration(2, "bd"), resolution=None)
     assert elite.pause_while_waiting is True
     assert sla.policies["standard"] == DEFAULT_POLICY
     assert sla.default_policy == "standard"
@@ -131,7 +132,7 @@ def test_full_example_names_every_key() -> None:
     """The example documents every key there is, so a new key must be added to it."""
     text = (FIXTURES / "full.toml").read_text(encoding="utf-8")
     schemas = [
-        config_module._SECTIONS, config_module._SUPPORT_KEYS, config_module._IMAP_KEYS,
+        config_module._SECTIONS, config_module._SUPPORT_KEYS, config_module._IMAP_KEYS, config_module._SMTP_KEYS,
         config_module._CALENDAR_KEYS, config_module._SLA_KEYS, config_module._POLICY_KEYS,
         config_module._TARGET_KEYS, config_module._CUSTOMER_KEYS, config_module._OWNER_KEYS,
         config_module._NOTIFY_KEYS, config_module._ME_KEYS, config_module._DATABASE_KEYS,
@@ -256,6 +257,22 @@ def test_server_defaults(tmp_path: Path) -> None:
     assert config.imap.folder == "INBOX" and config.imap.sent_folder is None
 
 
+def test_smtp_auth_none_is_a_relay_without_a_login(tmp_path: Path) -> None:
+    config = load(tmp_path, '[support]\naddress = "help@example.com"\n[smtp]\nhost = "localhost"\nauth = "none"\n')
+    assert config.smtp is not None
+    assert (config.smtp.auth, config.smtp.username, config.smtp.port) == ("none", None, 465)
+
+
+def test_smtp_command_is_split_into_words_without_a_shell(tmp_path: Path) -> None:
+    config = load(tmp_path, """
+        [smtp]
+        command = "msmtp --read-envelope-from -t -a 'support box' ; rm"
+        timeout = 90
+    """)
+    assert config.smtp == SendCommand(("msmtp", "--read-envelope-from", "-t", "-a", "support box", ";", "rm"), 90.0)
+    assert str(config.smtp) == "msmtp --read-envelope-from -t -a 'support box' ';' rm"
+
+
 def test_hours_and_days(tmp_path: Path) -> None:
     config = load(tmp_path, '[business_hours]\nhours = "08:30-24:00"\nworkdays = ["SUN", "Sat"]\n')
     assert (config.calendar.start, config.calendar.end) == (time(8, 30), None)
@@ -274,8 +291,8 @@ def test_explicit_none_target_and_global_pause(tmp_path: Path) -> None:
         """,
     )
     gold = config.sla.policies["gold"]
-    assert gold.sev1 == Targets(response=Duration(24, "h"), resolution=None)
-    assert gold.sev2 == DEFAULT_POLICY.sev2
+    assert gold.targets_for(1) == Targets(response=Duration(24, "h"), resolution=None)
+    assert gold.targets_for(2) == DEFAULT_POLICY.targets_for(2)
     assert gold.pause_while_waiting is False
     assert config.sla.policies["standard"].pause_while_waiting is False
     assert config.sla.policy_for(None) is gold
@@ -283,7 +300,7 @@ def test_explicit_none_target_and_global_pause(tmp_path: Path) -> None:
 
 def test_standard_policy_can_be_overridden(tmp_path: Path) -> None:
     config = load(tmp_path, '[sla.policies.standard]\nsev1 = { response = "8h" }\n')
-    assert config.sla.policies["standard"].sev1 == Targets(Duration(8, "h"), Duration(72, "h"))
+    assert config.sla.policies["standard"].targets_for(1) == Targets(Duration(8, "h"), Duration(72, "h"))
 
 
 def test_most_specific_domain_wins(tmp_path: Path) -> None:
@@ -341,7 +358,7 @@ ERRORS = [
     (
         '[smtp]\nhost = "x"\nfolder = "INBOX"',
         "smtp.folder: unknown key (allowed keys: host, port, security, username, auth, "
-        "password_command, oauth2_token_command, timeout)",
+        "password_command, oauth2_token_command, timeout, command)",
     ),
     (
         '[imap]\nhost = "x"\nauth = "oauth2"',
@@ -352,6 +369,30 @@ ERRORS = [
         '[imap]\nhost = "x"\nauth = "oauth2"\noauth2_token_command = "t"\npassword_command = "p"',
         'imap.password_command: only used with auth = "password" (remove it or set auth = "password")',
     ),
+    (
+        '[smtp]\ncommand = "msmtp -t"\nhost = "x"',
+        "smtp.host: not used with command (send through a server: host; or a program: command; not both)",
+    ),
+    (
+        '[smtp]\ncommand = "msmtp -t"\npassword_command = "pass smtp"',
+        "smtp.password_command: not used with command (send through a server: host; or a program: command; not both)",
+    ),
+    ("[smtp]\nport = 25", "smtp.host: required key is missing (or command, a program such as sendmail that sends it)"),
+    (
+        '[smtp]\ncommand = "msmtp -t -a \'support"',
+        "smtp.command: cannot be split into words: no closing quotation "
+        '(expected a program and its arguments, such as "msmtp -t")',
+    ),
+    ('[smtp]\ncommand = " "', "smtp.command: empty string (expected a value, or leave the key out)"),
+    (
+        '[smtp]\nhost = "x"\nauth = "none"\nusername = "support@example.com"',
+        'smtp.username: not used with auth = "none" (remove it, or set auth = "password")',
+    ),
+    (
+        '[smtp]\nhost = "x"\nauth = "none"\npassword_command = "pass smtp"',
+        'smtp.password_command: only used with auth = "password" (remove it or set auth = "password")',
+    ),
+    ('[imap]\nhost = "x"\nauth = "none"', 'imap.auth: unknown value \'none\' (expected one of "password", "oauth2")'),
     (
         '[imap]\nhost = "x"\ntimeout = 0',
         "imap.timeout: out of range: 0 (expected a number of seconds greater than 0)",
@@ -489,7 +530,7 @@ def test_secrets_are_refused(tmp_path: Path, text: str, key: str) -> None:
 
 def test_a_policy_may_be_called_secret(tmp_path: Path) -> None:
     config = load(tmp_path, '[sla.policies.secret]\nsev1 = { response = "1h" }\n')
-    assert config.sla.policies["secret"].sev1.response == Duration(1, "h")
+    assert config.sla.policies["secret"].targets_for(1).response == Duration(1, "h")
 
 
 def test_error_text_stays_on_one_line(tmp_path: Path) -> None:
@@ -613,7 +654,7 @@ def test_an_error_names_the_file_its_key_came_from(tmp_path: Path) -> None:
     assert str(caught.value) == f"{system}: imap.timeout: out of range: 0 (expected a number of seconds greater than 0)"
     with pytest.raises(ConfigError) as caught:  # a required key missing: the file of its table
         layered(tmp_path, "", "[smtp]\nport = 25\n")
-    assert str(caught.value) == f"{tmp_path / 'user.toml'}: smtp.host: required key is missing"
+    assert str(caught.value).startswith(f"{tmp_path / 'user.toml'}: smtp.host: required key is missing")
     with pytest.raises(ConfigError) as caught:  # the customer names a policy the user's file lacks
         layered(tmp_path, '[[customers]]\nname = "A"\npolicy = "gold"\n', '[support]\ndisplay_name = "x"\n')
     assert str(caught.value).startswith(f"{system}: customers[0].policy: unknown policy 'gold'")
@@ -632,6 +673,15 @@ def test_a_later_database_choice_drops_the_other_backend(tmp_path: Path) -> None
     config = layered(tmp_path, '[database]\nurl = "postgresql://db.example.com/fd"\npassword_command = "pass db"\n',
                      '[database]\npath = "/home/dana/fd.db"\n')
     assert config.database == DatabaseConfig(path=Path("/home/dana/fd.db"))
+
+
+def test_a_later_smtp_choice_drops_the_other_way_of_sending(tmp_path: Path) -> None:
+    system = '[smtp]\nhost = "smtp.example.com"\nusername = "team@example.com"\npassword_command = "pass smtp"\n'
+    config = layered(tmp_path, system + "timeout = 45\n", '[smtp]\ncommand = "msmtp -t"\n')
+    assert config.smtp == SendCommand(("msmtp", "-t"), 45.0)
+    assert "smtp.host" not in config.origins
+    config = layered(tmp_path, '[smtp]\ncommand = "msmtp -t"\n', '[smtp]\nhost = "localhost"\nauth = "none"\n')
+    assert config.smtp is not None and (config.smtp.host, config.smtp.auth) == ("localhost", "none")
 
 
 # --- who "me" is --------------------------------------------------------------------------------

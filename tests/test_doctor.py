@@ -15,7 +15,7 @@ from mailserver import PASSWORD as IMAP_PASSWORD
 from mailserver import _free_port
 from test_credentials import MemoryKeyring
 
-from frontdesk.storage.config import load_config
+from frontdesk.storage.config import SendCommand, load_config
 from frontdesk.tui.cli import main
 
 from conftest import CONFIG_TOML, NOW
@@ -23,6 +23,7 @@ from conftest import CONFIG_TOML, NOW
 # The fixtures live in mailserver.py and smtpserver.py; pytest finds them by these names.
 dovecot = mailserver.dovecot
 smtp_server = smtpserver.smtp_server
+smtp_relay = smtpserver.smtp_relay
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -57,8 +58,10 @@ def _imap(server, folder: str = "INBOX", **values: object) -> str:
 
 def _smtp(server, **values: object) -> str:
     table = {"host": server.host, "port": server.port, "security": "none",
-             "password_command": f"printf {server.password}", **values}
-    return "[smtp]\n" + "".join(f"{key} = {value!r}\n".replace("'", '"') for key, value in table.items())
+             "password_command": f"printf {server.password}", **values}  # a value None leaves the key out
+    return "[smtp]\n" + "".join(
+        f"{key} = {value!r}\n".replace("'", '"') for key, value in table.items() if value is not None
+    )
 
 
 def _lines(out: str) -> dict[str, str]:
@@ -332,10 +335,14 @@ def test_a_refused_imap_login_reads_the_same_in_doctor_sync_and_the_sent_copy(tm
 
 
 def _init_flags(imap, smtp, source: str) -> list[str]:
+    smtp_flags = ["--smtp-host", smtp.host, "--smtp-port", str(smtp.port), "--smtp-security", "none"]
+    return _init_imap_flags(imap, source) + smtp_flags
+
+
+def _init_imap_flags(imap, source: str) -> list[str]:
     return [
         "init", "--address", "support@example.com", "--display-name", "Example Support",
         "--imap-host", imap.host, "--imap-port", str(imap.imap_port), "--imap-security", "none",
-        "--smtp-host", smtp.host, "--smtp-port", str(smtp.port), "--smtp-security", "none",
         "--secret-source", source,
     ]
 
@@ -436,3 +443,97 @@ def test_outbox_lists_sends_retries_and_discards(tmp_path, run, mail, smtp_serve
     assert status == 1 and "outbox #1 is sent; only a failed one can be retried" in err
     status, out, _ = run(config, "show", "1")
     assert "an unsent message was discarded from the outbox" in out
+
+
+# --- a relay without a login, a sending command --------------------------------------------------
+
+
+def test_doctor_checks_that_a_relay_without_login_answers(tmp_path, run, smtp_relay):
+    config = _config(tmp_path, _smtp(smtp_relay, auth="none", password_command=None))
+
+    status, out, _ = run(config, "doctor")
+
+    lines = _lines(out)
+    assert status == 0, out
+    assert lines["smtp credentials"] == 'skip smtp credentials  none needed: auth = "none"'
+    assert lines["smtp relay"] == (
+        f'ok   smtp relay        127.0.0.1:{smtp_relay.port} (none) answers EHLO; no login (auth = "none")'
+    )
+    smtp_relay.stop()
+    status, out, _ = run(config, "doctor")
+    assert status == 1 and "connection refused" in _lines(out)["smtp relay"]
+
+
+def _sendmail(path: Path, mode: int = 0o755) -> Path:
+    """A sendmail that keeps each message it is given next to itself."""
+    path.write_text('#!/bin/sh\ncat >> "$0.sent"\n', encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def test_doctor_finds_the_sending_command_without_running_it_and_sync_sends_through_it(tmp_path, run, mail):
+    sendmail = _sendmail(tmp_path / "sendmail")
+    config = _config(tmp_path, f'[smtp]\ncommand = "{sendmail} -t -i"\n')
+
+    status, out, _ = run(config, "doctor")
+
+    lines = _lines(out)
+    assert status == 0, out
+    assert lines["smtp.command"] == f"from smtp.command      {sendmail} -t -i (--config file {config})"
+    assert lines["smtp credentials"] == f"skip smtp credentials  none needed: `{sendmail} -t -i` sends the mail"
+    assert lines["smtp command"] == f"ok   smtp command      {sendmail} is there and executable (not run: it would send mail)"
+    assert not Path(f"{sendmail}.sent").exists()
+
+    (tmp_path / "1.eml").write_bytes(mail())
+    (tmp_path / "reply.txt").write_text("on it")
+    run(config, "import", str(tmp_path / "1.eml"))
+    run(config, "reply", "1", "--body-file", str(tmp_path / "reply.txt"))
+    assert run(config, "outbox", "send")[1].strip() == "Sent 1: #1"
+    assert Path(f"{sendmail}.sent").read_bytes().count(b"\nSubject: Re: ") == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        ("{tmp}/sendmail -t", "{tmp}/sendmail is not executable: `chmod +x {tmp}/sendmail`, or fix [smtp] command"),
+        ("{tmp}/bin/msmtp -t", "{tmp}/bin/msmtp not found: install it, or fix [smtp] command"),
+        ("no-such-msmtp -t", "no-such-msmtp not found on PATH: install it, or fix [smtp] command"),
+    ],
+)
+def test_doctor_says_what_is_wrong_with_the_sending_command(tmp_path, run, command, said):
+    _sendmail(tmp_path / "sendmail", mode=0o644)
+    config = _config(tmp_path, f'[smtp]\ncommand = "{command.format(tmp=tmp_path)}"\n')
+
+    status, out, _ = run(config, "doctor")
+
+    assert status == 1
+    assert _lines(out)["smtp command"] == f"FAIL smtp command      {said.format(tmp=tmp_path)}"
+
+
+def test_init_writes_a_sending_command_after_finding_it(tmp_path, run, dovecot):
+    target = tmp_path / "new.toml"
+    flags = _init_imap_flags(dovecot, f"password-command:printf {IMAP_PASSWORD}")
+
+    status, _, err = run(target, *flags, "--smtp-command", f"{tmp_path}/sendmail -t")
+
+    assert status == 1 and not target.exists()
+    assert f"smtp command: {tmp_path}/sendmail not found: install it, or fix [smtp] command" in err
+    _sendmail(tmp_path / "sendmail")
+    assert run(target, *flags, "--smtp-command", f"{tmp_path}/sendmail -t")[0] == 0
+    assert load_config(target).smtp == SendCommand((f"{tmp_path}/sendmail", "-t"))
+    assert "[smtp]\ncommand = " in target.read_text()
+    status, _, err = run(target, *flags, "--force", "--smtp-command", "sendmail -t", "--smtp-host", "x")
+    assert status == 2 and "--smtp-command sends without an SMTP server: leave out --smtp-host" in err
+
+
+def test_init_writes_a_relay_without_login(tmp_path, run, dovecot, smtp_relay):
+    target = tmp_path / "new.toml"
+
+    status, _, err = run(target, *_init_flags(dovecot, smtp_relay, f"password-command:printf {IMAP_PASSWORD}"),
+                         "--smtp-no-login")
+
+    assert status == 0, err
+    smtp = load_config(target).smtp
+    assert (smtp.host, smtp.port, smtp.auth, smtp.username, smtp.password_command) == (
+        "127.0.0.1", smtp_relay.port, "none", None, None
+    )

@@ -285,7 +285,7 @@ def test_the_reply_is_held_when_the_customer_wrote_again(store, ticket_id, confi
         assert isinstance(dana.app.screen, InboxScreen)
 
     two_inboxes(store, config, clock, script)
-    assert "Not sent: #1 changed" in seen["held"] and "Alice Customer wrote again · 15:00" in seen["held"]
+    assert "Not sent: #1 changed" in seen["held"] and "Alice Customer wrote again · 15:00 UTC" in seen["held"]
     assert HOSTILE_SHOWN in seen["held"] and "\x1b" not in seen["held"]
     assert "ctrl+r quotes the customer's new message" in seen["compose"]
     assert [entry.body.split("\n")[0] for entry in store.outbox()] == ["Restart the indexer."]
@@ -307,7 +307,7 @@ def test_the_reply_is_held_by_another_reps_reply_and_send_anyway_sends_exactly_o
         assert isinstance(dana.app.screen, InboxScreen)
 
     two_inboxes(store, config, clock, script)
-    assert "Sam Lee queued a reply · 15:00" in seen["held"] and "Sam: we found it." in seen["held"]
+    assert "Sam Lee queued a reply · 15:00 UTC" in seen["held"] and "Sam: we found it." in seen["held"]
     assert "Send anyway (s)" in seen["held"] and "Back to editing (e)" in seen["held"] and "Discard draft (d)" in seen["held"]
     assert [(e.actor, e.body.split("\n")[0]) for e in store.outbox()] == [
         ("Sam Lee", "Sam: we found it."), ("Dana Rep", "Dana: restart the indexer."),
@@ -368,7 +368,7 @@ def test_an_acknowledgement_is_held_like_a_reply_and_one_already_queued_is_said(
         seen["said"] = " ".join(n.message for n in sam.app._notifications)
 
     two_inboxes(store, config, clock, script)
-    assert "Since you began this acknowledgement:" in seen["held"] and "Sam Lee queued a reply · 15:00" in seen["held"]
+    assert "Since you began this acknowledgement:" in seen["held"] and "Sam Lee queued a reply · 15:00 UTC" in seen["held"]
     assert "Send anyway (s)" in seen["held"] and "Cancel (esc)" in seen["held"] and "Discard" not in seen["held"]
     assert "#1 already has an acknowledgement (queued at 15:00, by Dana Rep); nothing was queued" in seen["said"]
     assert Outbox.select().where(Outbox.kind == "ack").count() == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from frontdesk.storage import usecases
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.inbox import InboxScreen
 from frontdesk.tui.ticket_screen import TicketScreen
@@ -26,9 +27,9 @@ def test_tickets_are_sorted_by_urgency_and_views_counted(demo_store):
 
     async def script(pilot):
         table = app.screen.query_one(TicketTable)
-        due = [row.running_target.due_at for row in table.rows if row.running_target and row.running_target.status != "paused"]
+        due = [row.clock.due_at for row in table.rows if row.clock and row.clock.running]
         assert due == sorted(due), "breached first, then least time left"
-        assert table.rows[0].running_target.status == "breached"
+        assert table.rows[0].clock.status == "breached"
         tabs = app.screen.query_one("#tabs").render().plain
         assert "1 Open 22" in tabs and "2 Untriaged 7" in tabs and "7 Resolved 8" in tabs
         assert "DEMO MAILBOX" in app.screen.query_one("#banner").render().plain
@@ -78,6 +79,29 @@ def test_search_as_you_type(demo_store):
     run_app(app, script)
 
 
+def test_search_down_goes_into_the_results_and_enter_opens_the_top_one(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        await pilot.press("slash", *"upgrade")
+        await settle(pilot)
+        found = [row.id for row in table.rows]
+        assert len(found) == 2 and table.ticket_id == found[0], "the cursor on the first result"
+        await pilot.press("down")
+        assert table.has_focus and table.ticket_id == found[0]
+        await pilot.press("down", "slash", "enter")  # back to the query, as it was: enter opens the highlighted one
+        await settle(pilot)
+        assert isinstance(app.screen, TicketScreen) and app.screen.ticket_id == found[1]
+        await pilot.press("escape")
+        assert isinstance(app.screen, InboxScreen) and table.has_focus
+        await pilot.press("slash", *"migrator", "enter")  # a new query; enter before its results come: opens when they do
+        await settle(pilot)
+        assert isinstance(app.screen, TicketScreen) and "Helm upgrade" in app.screen.data.view.subject
+
+    run_app(app, script)
+
+
 def test_enter_opens_the_thread_and_escape_returns(demo_store):
     app = inbox_app(demo_store)
 
@@ -94,6 +118,24 @@ def test_enter_opens_the_thread_and_escape_returns(demo_store):
     run_app(app, script)
 
 
+def test_times_on_the_ticket_screen_and_in_the_preview_name_the_business_time_zone(demo_store):
+    """Quoted mail shows other zones' offsets: every time frontdesk shows says which zone it is in."""
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        preview = app.screen.query_one("#preview").render().plain
+        assert " EST (" in preview  # the due times: "due Tue 24 Nov 09:00 EST (24h)"
+        await pilot.press("enter")
+        await settle(pilot)
+        clocks = app.screen.query_one("#ticket-clocks").render().plain
+        messages = app.screen.query_one("#messages").render().plain
+        history = app.screen.query_one("#history").render().plain
+        assert " EST (" in clocks
+        assert all(" EST " in text for text in (messages, history))
+
+    run_app(app, script)
+
+
 def test_countdowns_tick_from_due_times(demo_store, clock):
     app = inbox_app(demo_store)
 
@@ -105,6 +147,28 @@ def test_countdowns_tick_from_due_times(demo_store, clock):
         after = table.render_line(1).text
         assert before != after
         assert "-22h 00m" in before and "-22h 05m" in after
+
+    run_app(app, script)
+
+
+def test_a_ticket_resolved_without_a_reply_shows_missed_not_a_live_countdown(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        late = next(row for row in table.rows if row.clock and (row.clock.name, row.clock.status) == ("response", "breached"))
+        usecases.resolve(demo_store, late.id)
+        app.screen.reload()
+        await settle(pilot)
+        await pilot.press("7")
+        await settle(pilot)
+        index = next(i for i, row in enumerate(table.rows) if row.id == late.id)
+        line = visible_rows(app)[index]
+        assert "missed" in line and "LATE" not in line
+        table.cursor = index
+        await settle(pilot)
+        preview = app.screen.query_one("#preview").render().plain
+        assert "Response   missed" in preview and "BREACHED" not in preview
 
     run_app(app, script)
 
@@ -129,7 +193,7 @@ def test_a_tick_repaints_only_the_characters_that_changed(demo_store, clock):
     async def script(pilot):
         table = app.screen.query_one(TicketTable)
         table.cursor = next(i for i, row in enumerate(table.rows) if row.id == 30)
-        clock.set(table.rows[table.cursor].running_target.due_at - timedelta(minutes=45))  # "45m 00s"
+        clock.set(table.rows[table.cursor].clock.due_at - timedelta(minutes=45))  # "45m 00s"
         table.tick()
         await pilot.pause()
         repainted = []

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from frontdesk.storage import migrations
+from frontdesk.storage import migrations, usecases
 from frontdesk.storage.database import is_url
 from frontdesk.storage.store import Store, StoreError
 
@@ -69,6 +69,27 @@ def test_a_first_schema_database_opens_at_the_current_version_with_everything_ke
     after = _counts(v1_database)
     assert after["snippet"] >= before["snippet"], "built-in snippets added since v1 are seeded on open"
     assert after | {"snippet": 0} == before | {"snippet": 0}
+
+
+def test_notes_written_before_notes_were_searched_are_found_after_the_upgrade(v1_database, config, clock):
+    connect, mark = (psycopg.connect, "%s") if is_url(v1_database) else (sqlite3.connect, "?")
+    with connect(v1_database) as conn:
+        for kind, data in (
+            ("note", '{"text":"Zoekt shards rebuilding"}'),
+            ("owner", '{"from":"bob@example.com","to":"bob@example.com","note":"Okta renewal pending"}'),
+            ("owner", '{"from":null,"to":"bob@example.com","note":null}'),
+        ):
+            conn.execute(
+                f"INSERT INTO event (ticket_id, at, actor, kind, data) VALUES (2, '2026-11-23 19:00:00.000000', 'Dana Rep', {mark}, {mark})",
+                (kind, data),
+            )
+    store = Store.open(v1_database, config, clock)
+    try:
+        assert store.search("zoekt") == [2] and store.search("okta renewal") == [2]
+        usecases.note(store, 1, "Zoekt again")
+        assert sorted(store.search("zoekt")) == [1, 2], "and a note written after it too"
+    finally:
+        store.close()
 
 
 class _BrokenStep(migrations.Step):

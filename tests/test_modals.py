@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -12,18 +13,20 @@ from textual.screen import Screen
 from textual.widgets import OptionList
 
 import frontdesk.styles
+from frontdesk.storage.owners import OwnerChoice, TicketText, matched_areas, rank_owners
+from frontdesk.storage.sla import DEFAULT_POLICY, Duration, Policy, Targets
 from frontdesk.storage.store import StoreError
 from frontdesk.tui.modals import (
     ConfirmScreen,
     NoteScreen,
-    OwnerChoice,
     OwnerPickerScreen,
     SeverityScreen,
     SnippetChoice,
     SnippetPickerScreen,
-    matched_areas,
-    rank_owners,
+    owners_shown,
 )
+
+from conftest import settle
 
 MODALS_CSS = Path(frontdesk.styles.__file__).parent / "modals.tcss"
 # Markup that would restyle or crash, a terminal escape and a bidi override.
@@ -50,13 +53,6 @@ def screen_text(app: App) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-async def settle(pilot) -> None:
-    """Let thread workers finish and their results reach the screen."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 def drive(
     screen: Screen, *keys: str, then: Callable[[Host], object] | None = None, size: tuple[int, int] = (80, 24)
 ) -> tuple[list[object], str]:
@@ -79,19 +75,35 @@ def drive(
 # --- severity --------------------------------------------------------------------------------
 
 
+def prose(text: str) -> str:
+    """The screen's words as running text: borders, margins and line wraps dropped."""
+    return re.sub(r"[│█\s]+", " ", text)
+
+
 @pytest.mark.parametrize(("key", "result"), [("1", 1), ("2", 2), ("escape", None)])
 def test_severity_keys(key, result):
-    results, _ = drive(SeverityScreen("Search is down", None), key)
+    results, _ = drive(SeverityScreen("Search is down", None, DEFAULT_POLICY), key)
     assert results == [result]
 
 
 def test_severity_shows_the_definitions_marks_the_current_one_and_the_subject_literally():
-    results, text = drive(SeverityScreen(HOSTILE, 2))
+    results, text = drive(SeverityScreen(HOSTILE, 2, DEFAULT_POLICY))
     assert results == []
     assert HOSTILE_SHOWN in text and "\x1b" not in text and "\u202e" not in text
-    assert "within 24 hours" in text and "72 hours" in text and "5 business days" in text
+    assert "Answer within 24 hours; resolve within 72 hours. Clock time, weekends included." in prose(text)
+    assert "Answer within 5 business days; it's resolved when the work is complete." in prose(text)
+    assert "Targets of the ticket's standard policy." in text
     assert "Severity 2: everything else  (current)" in text
     assert "Severity 1: production is badly hurt  (current)" not in text
+
+
+def test_severity_shows_the_targets_of_the_tickets_own_agreement():
+    elite = Policy("elite", {1: Targets(Duration(2, "h"), Duration(24, "h")), 2: Targets(Duration(1, "bd"), None)})
+    _, text = drive(SeverityScreen("Search is down", None, elite))
+    assert "Answer within 2 hours; resolve within 24 hours." in prose(text)
+    assert "Answer within 1 business day; it's resolved when the work is complete." in prose(text)
+    assert "Targets of the ticket's elite policy." in text
+    assert "72 hours" not in text and "5 business days" not in text
 
 
 # --- confirm ---------------------------------------------------------------------------------
@@ -146,29 +158,51 @@ CAROL = OwnerChoice("Carol [/foo] Smith", "carol@example.com", None, ("billing",
 DAN = OwnerChoice("Dan [bold red]Core", "dan@example.com", "Core", ("helm",), 5)
 ERIN = OwnerChoice("Erin", "erin@example.com", "Core", ("helm", "upgrades"), 5)
 OWNERS = (CAROL, DAN, BOB, ERIN)
-TICKET = "Helm upgrade loops.\nAfter the upgrades to 4.2 the helmet chart fails."
+TICKET = TicketText("Helm upgrade loops", "After the upgrades to 4.2 the helmet chart fails.")
 
 
 def emails(ranked) -> list[str]:
     return [r.owner.email for r in ranked]
 
 
-def test_areas_match_as_whole_words_in_any_case():
-    assert matched_areas(("kubernetes", "helm", "upgrades", "chart"), "HELM upgrades; helmet charts") == ("helm", "upgrades")
+def test_areas_match_as_whole_words_in_any_case_singular_or_plural():
+    found = matched_areas(("kubernetes", "helm", "upgrades", "chart", "search"), TicketText("HELM upgrade", "helmet charts"))
+    assert [(m.area, m.in_subject, m.in_body) for m in found] == [
+        ("helm", True, False), ("upgrades", True, False), ("chart", False, True),
+    ]
 
 
 def test_owners_whose_areas_match_come_first_then_the_least_loaded():
     ranked = rank_owners(OWNERS, TICKET)
     assert emails(ranked) == ["bob@example.com", "erin@example.com", "dan@example.com", "carol@example.com"]
-    assert ranked[0].matched == ("helm", "upgrades")
+    assert ranked[0].why == "upgrades, helm (subject)"
+
+
+def test_an_area_in_the_subject_outranks_a_less_loaded_owner_matched_in_the_body():
+    search = OwnerChoice("Sol Search", "sol@example.com", "Search", ("search", "indexing"), 6)
+    gitlab = OwnerChoice("Gil Hosts", "gil@example.com", "Code hosts", ("gitlab", "github"), 0)
+    ticket = TicketText(
+        "Search results missing for repositories added this week",
+        "We mirror from GitLab. New repositories don't show up in search; GitLab sync looks fine.",
+    )
+    ranked = rank_owners([gitlab, search], ticket)
+    assert emails(ranked) == ["sol@example.com", "gil@example.com"]
+    assert (ranked[0].why, ranked[1].why) == ("search (subject)", "gitlab (body)")
+
+
+def test_more_areas_named_rank_higher_and_equal_matches_go_by_load():
+    busy = OwnerChoice("Busy", "busy@example.com", None, ("helm",), 9)
+    idle = OwnerChoice("Idle", "idle@example.com", None, ("helm",), 1)
+    both = OwnerChoice("Both", "both@example.com", None, ("helm", "chart"), 9)
+    assert emails(rank_owners([busy, idle, both], TICKET)) == ["both@example.com", "idle@example.com", "busy@example.com"]
 
 
 def test_the_filter_is_fuzzy_over_name_team_email_and_areas():
-    assert emails(rank_owners(OWNERS, TICKET, "bill")) == ["carol@example.com"]
-    assert emails(rank_owners(OWNERS, TICKET, "core")) == ["erin@example.com", "dan@example.com"]
-    assert emails(rank_owners(OWNERS, TICKET, "dstrb")) == ["bob@example.com"]
-    assert emails(rank_owners(OWNERS, TICKET, "carol@")) == ["carol@example.com"]
-    assert rank_owners(OWNERS, TICKET, "zzz") == []
+    assert emails(owners_shown(OWNERS, TICKET, "bill")) == ["carol@example.com"]
+    assert emails(owners_shown(OWNERS, TICKET, "core")) == ["erin@example.com", "dan@example.com"]
+    assert emails(owners_shown(OWNERS, TICKET, "dstrb")) == ["bob@example.com"]
+    assert emails(owners_shown(OWNERS, TICKET, "carol@")) == ["carol@example.com"]
+    assert owners_shown(OWNERS, TICKET, "zzz") == []
 
 
 def owner_picker(current: str | None = None) -> OwnerPickerScreen:
@@ -178,7 +212,7 @@ def owner_picker(current: str | None = None) -> OwnerPickerScreen:
 def test_the_owner_list_shows_load_areas_and_matches_with_names_literal():
     _, text = drive(owner_picker(current="dan@example.com"))
     assert "Bob Example  Distribution  3 open" in text
-    assert "kubernetes, helm, upgrades   matches: helm, upgrades" in text
+    assert "  matches: upgrades, helm (subject)   also: kubernetes" in text
     assert "Dan [bold red]Core  Core  5 open  (current owner)" in text
     assert "Carol [/foo] Smith  0 open" in text
     assert text.index("Bob Example") < text.index("Erin") < text.index("Dan [bold red]") < text.index("Carol")
@@ -206,7 +240,7 @@ def test_the_note_step_names_the_owner_and_escape_goes_back_then_out():
     _, text = drive(owner_picker(), *"carol", "enter", then=at_note_step)
     assert "Hand off to Carol [/foo] Smith" in text
     results, text = drive(owner_picker(), "enter", "escape")
-    assert results == [] and "matches: helm, upgrades" in text
+    assert results == [] and "matches: upgrades, helm (subject)" in text
     results, _ = drive(owner_picker(), "enter", "escape", "escape")
     assert results == [None]
 
@@ -284,7 +318,7 @@ async def no_blink(pilot) -> None:
 
 
 def test_snapshot_severity_picker(snap_compare):
-    assert snap_compare(Host(SeverityScreen(HOSTILE, 1)), terminal_size=(80, 24), run_before=no_blink)
+    assert snap_compare(Host(SeverityScreen(HOSTILE, 1, DEFAULT_POLICY)), terminal_size=(80, 24), run_before=no_blink)
 
 
 def test_snapshot_owner_picker(snap_compare):

@@ -265,7 +265,7 @@ def test_the_outbox_view_shows_keys_and_has_its_commands(demo_store):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         console = Console(width=100, record=True, file=io.StringIO())
-        console.print(help_text())
+        console.print(help_text(app.screen.keys))
         help_text_ = console.export_text()
         for words in ("The Outbox view (8)", "retry a failed message", "sending it failed", "a reply draft is saved"):
             assert words in help_text_

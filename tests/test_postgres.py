@@ -12,7 +12,7 @@ from frontdesk.storage.store import Store, StoreError
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.ticket_table import TicketTable
 
-from conftest import run_app, settle, wait_until
+from conftest import notices, run_app, settle, wait_until
 
 
 def test_a_commit_in_one_session_wakes_the_others_without_polling(postgres_url, config, clock, mail):
@@ -133,10 +133,8 @@ def test_a_draft_written_while_the_server_is_down_is_kept_here_then_saved(postgr
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_the_inbox_says_the_database_is_away_keeps_the_screen_and_carries_on(postgres_server, demo_store):
     app = FrontdeskApp(demo_store, demo=True, state_file=None)
-    said: list[str] = []
 
     async def script(pilot):
-        app.say = lambda message, severity="information": said.append(message)
         table = app.screen.query_one(TicketTable)
         ticket_id = table.ticket_id
         postgres_server.stop()
@@ -145,6 +143,7 @@ def test_the_inbox_says_the_database_is_away_keeps_the_screen_and_carries_on(pos
             await pilot.press(*"called them")
             await pilot.press("ctrl+s")
             await settle(pilot)
+            said = notices(app)
             assert any("is unavailable; nothing was changed" in line for line in said), said
             assert not any("Traceback" in line or "Something went wrong" in line for line in said)
         finally:

@@ -182,14 +182,36 @@ def test_the_hand_over_note(desk, store):
         "# Front-line hand-over, week 2026-W48\n\n"
         "Mon 23 Nov to Sun 29 Nov 2026 (UTC), as of Wed 25 Nov 15:00. The week is not over yet.\n"
     )
-    for row in ("| Tickets received | 3 |", "| Median first response | 2h00m |", "| Answered within target | 1 of 1 |",
+    for row in ("| Tickets received | 3 |", "| Median first response | 2h 00m |", "| Answered within target | 1 of 1 |",
                 "| SLA breaches | 1 |", "| Hand-offs still open | 1 |", "| Still untriaged | 1 |"):
         assert f"\n{row}\n" in note
     hostile = r"\[bold red\]x\[/\] \| a\_b \*c\* \[/foo\]"
-    assert f"- #3 {hostile} (Acme): response breached, 1d 7h over and still running (due Tue 24 Nov 08:00)\n" in note
-    assert "- #1 Search is down (Acme): with Bob Example, open, 6d 5h old; resolution breached 3d 5h ago\n" in note
+    assert f"- #3 {hostile} (Acme): response breached, 1d 07h over and still running (due Tue 24 Nov 08:00)\n" in note
+    assert "- #1 Search is down (Acme): with Bob Example, open, 6d 05h old; resolution breached 3d 05h ago\n" in note
     assert "- Mon 23 Nov 09:00: #1 Search is down (Acme) to Bob Example. Note: needs the \\| index expert\n" in note
     assert note.endswith("| Customer | Tickets | Messages |\n|---|---:|---:|\n| Acme | 3 | 4 |\n| Elite Co | 1 | 1 |\n")
+
+
+def test_a_change_undone_counts_for_nothing_even_when_undone_the_week_after(desk, store, clock):
+    def figures() -> tuple:
+        s = rotation_summary(store, W48)
+        hand_offs = [(h.ticket.id, h.to, h.note) for h in s.hand_offs]
+        tickets = [[v.id for v in views] for views in (s.open_hand_offs, s.untriaged)]
+        return s.received, s.handled, s.first_responses, s.responses_met, s.resolved, hand_offs, tickets
+
+    before = figures()
+    b, f = 3, 2  # B: nobody has touched it; F: open again since the customer answered
+    clock.set(at(26, 10))
+    for action, *args in (("triage", 1), ("resolve",), ("assign", "bob@example.com", "yours")):
+        done = getattr(usecases, action)(store, b, *args)
+        usecases.undo(store, b, version=done.ticket.version)
+    clock.set(at(27, 10))
+    resolved = usecases.resolve(store, f)
+    clock.set(at(30, 12))  # Monday: the next week
+    usecases.undo(store, f, version=resolved.ticket.version)
+
+    assert figures() == before
+    assert rotation_summary(store, W48.replace(day=30)).resolved == 0, "an undo is no work of its own"
 
 
 def test_markdown_text_is_one_literal_line():
@@ -276,7 +298,7 @@ def test_taking_over_follows_the_previous_rep(store):
     assert taken.took and current_rotation(store) == taken.turn
     assert (taken.turn.rep_name, taken.turn.previous_name) == ("Sam Lee", "Dana Rep")
     assert taken.turn.handover.startswith(
-        "# Hand-over from Dana Rep\n\nSam Lee took the rotation over from Dana Rep on Wed 25 Nov 15:00 (UTC), after 7d 0h.\n"
+        "# Hand-over from Dana Rep\n\nSam Lee took the rotation over from Dana Rep on Wed 25 Nov 15:00 (UTC), after 7d 00h.\n"
     )
     assert [turn.rep_name for turn in rotation_history(store)] == ["Sam Lee", "Dana Rep"]
 
@@ -288,15 +310,15 @@ def test_taking_over_records_what_the_desk_holds(desk, store, clock):
     store.save_draft(2, "Hi Frank, about SSO:")
     note = take_rotation(store, SAM, NOW).turn.handover
     hostile = r"\[bold red\]x\[/\] \| a\_b \*c\* \[/foo\]"
-    assert note.startswith("# Hand-over from Dana Rep\n\nSam Lee took the rotation over from Dana Rep on Wed 25 Nov 15:00 (UTC), after 9d 6h.\n")
+    assert note.startswith("# Hand-over from Dana Rep\n\nSam Lee took the rotation over from Dana Rep on Wed 25 Nov 15:00 (UTC), after 9d 06h.\n")
     assert (
         "## Promised a follow-up\n\n"
-        f"- #3 {hostile} (Acme): acknowledged Wed 25 Nov 15:00, nothing sent since; response breached 1d 7h ago\n\n"
+        f"- #3 {hostile} (Acme): acknowledged Wed 25 Nov 15:00, nothing sent since; response breached 1d 07h ago\n\n"
     ) in note
     assert (
         "## At risk or breached\n\n"
-        "- #1 Search is down (Acme): resolution breached 3d 5h ago\n"
-        f"- #3 {hostile} (Acme): response breached 1d 7h ago\n\n"
+        "- #1 Search is down (Acme): resolution breached 3d 05h ago\n"
+        f"- #3 {hostile} (Acme): response breached 1d 07h ago\n\n"
     ) in note
     assert "## Unsent drafts\n\n- #2 Question about SSO (Acme): draft saved Wed 25 Nov 15:00\n" in note
     assert (
@@ -305,7 +327,7 @@ def test_taking_over_records_what_the_desk_holds(desk, store, clock):
         f"- #3 {hostile} (Acme): acknowledgement queued Wed 25 Nov 15:00\n"
         "- #6 Billing question (Acme): acknowledgement queued Wed 25 Nov 15:00\n\n"
     ) in note
-    assert "## Hand-offs in flight\n\n- #1 Search is down (Acme): with Bob Example, open; resolution breached 3d 5h ago\n" in note
+    assert "## Hand-offs in flight\n\n- #1 Search is down (Acme): with Bob Example, open; resolution breached 3d 05h ago\n" in note
     # The week so far (a Wednesday), its own headings one level down.
     assert "\n## The week 2026-W48\n\nMon 23 Nov to Sun 29 Nov 2026 (UTC), as of Wed 25 Nov 15:00. The week is not over yet.\n" in note
     assert "\n### The week in numbers\n" in note and "\n### Busiest customers\n" in note

@@ -12,17 +12,23 @@ from hypothesis import strategies as st
 
 from frontdesk.storage.sla import (
     DEFAULT_POLICY,
+    SEVERITIES,
+    SEVERITY_LEVELS,
     BusinessCalendar,
     Duration,
     Policy,
+    SlaState,
     Targets,
     TargetState,
     TicketTimes,
     add_business,
     business_seconds,
+    current_clock,
     evaluate,
-    format_remaining,
+    format_span,
     parse_duration,
+    severity,
+    severity_guide,
 )
 
 UTC = timezone.utc
@@ -50,7 +56,7 @@ def berlin(*args: int) -> datetime:
 
 
 def policy(sev1: Targets, sev2: Targets, pause: bool = True) -> Policy:
-    return Policy(name="custom", sev1=sev1, sev2=sev2, pause_while_waiting=pause)
+    return Policy(name="custom", targets={1: sev1, 2: sev2}, pause_while_waiting=pause)
 
 
 def targets(response: str | None, resolution: str | None) -> Targets:
@@ -314,8 +320,85 @@ def test_targets_count_from_the_first_message_even_when_severity_is_set_later() 
 
 
 def test_unknown_severity_is_refused() -> None:
-    with pytest.raises(ValueError, match="severity"):
+    with pytest.raises(ValueError, match="severity must be 1 or 2, got 3"):
         evaluate(TicketTimes(utc(2026, 3, 2), severity=3), DEFAULT_POLICY, WHOLE_DAYS, now=utc(2026, 3, 2))
+
+
+# --- the severity model --------------------------------------------------------------------------
+
+
+def test_the_handbook_policy_is_each_severitys_default_targets() -> None:
+    assert [known.level for known in SEVERITIES] == [1, 2]
+    assert DEFAULT_POLICY.targets_for(1) == Targets(Duration(24, "h"), Duration(72, "h")) == severity(1).default_targets
+    assert DEFAULT_POLICY.targets_for(2) == Targets(Duration(5, "bd"), None) == severity(2).default_targets
+    assert (severity(1).name, severity(1).title, severity(1).config_key) == ("S1", "Severity 1", "sev1")
+    assert severity(1).critical and not severity(2).critical
+    assert severity_guide() == "1 (production is badly hurt) or 2 (everything else)"
+
+
+def test_a_policy_needs_targets_for_every_severity() -> None:
+    with pytest.raises(ValueError, match="targets for severities 1 and 2"):
+        Policy("half", {1: Targets(Duration(1, "h"), None)})
+
+
+@pytest.mark.parametrize(
+    ("duration", "words"),
+    [("1m", "1 minute"), ("24h", "24 hours"), ("3d", "3 days"), ("8bh", "8 business hours"), ("5bd", "5 business days")],
+)
+def test_a_duration_in_words(duration: str, words: str) -> None:
+    assert parse_duration(duration).words == words
+
+
+# --- which clock matters -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resolved", "status"),
+    [(utc(2026, 3, 2, 20), "met"), (utc(2026, 3, 3, 10), "met"), (utc(2026, 3, 4), "missed")],
+)
+@pytest.mark.parametrize("level", [None, 1, 2])
+def test_resolving_a_ticket_never_answered_stops_its_response_clock(
+    resolved: datetime, status: str, level: int | None
+) -> None:
+    """A resolved ticket shows how its response clock ended, never a live breached countdown."""
+    ticket = TicketTimes(utc(2026, 3, 2, 10), severity=level, resolved_at=resolved)
+    later = utc(2026, 3, 20)
+    response = evaluate(ticket, policy(targets("24h", "72h"), targets("24h", None)), WHOLE_DAYS, now=later).response
+    assert response is not None
+    assert (response.status, response.remaining) == (status, utc(2026, 3, 3, 10) - resolved)
+    assert (response.status_at(later), response.remaining_at(later)) == (status, response.remaining)
+
+
+def test_the_current_clock_is_the_response_until_it_stops_then_the_resolution_then_how_they_ended() -> None:
+    start = utc(2026, 3, 2, 10)
+    sev1 = TicketTimes(start, severity=1)
+    clock = current_clock(evaluate(sev1, DEFAULT_POLICY, WHOLE_DAYS, now=start))
+    assert clock is not None and (clock.name, clock.status, clock.running) == ("response", "ok", True)
+    answered, waiting = utc(2026, 3, 2, 11), ((utc(2026, 3, 2, 12), None),)
+    waiting_ticket = TicketTimes(start, severity=1, first_response_at=answered, pauses=waiting)
+    clock = current_clock(evaluate(waiting_ticket, DEFAULT_POLICY, WHOLE_DAYS, now=utc(2026, 3, 3)))
+    assert clock is not None and (clock.name, clock.status) == ("resolution", "paused")
+    assert not clock.running and not clock.stopped
+    done = TicketTimes(start, severity=1, first_response_at=answered, resolved_at=utc(2026, 3, 6))
+    clock = current_clock(evaluate(done, DEFAULT_POLICY, WHOLE_DAYS, now=utc(2026, 3, 20)))
+    assert clock is not None and (clock.name, clock.status, clock.stopped) == ("resolution", "missed", True)
+    late_answer_quick_fix = TicketTimes(start, severity=1, first_response_at=utc(2026, 3, 4), resolved_at=utc(2026, 3, 4))
+    clock = current_clock(evaluate(late_answer_quick_fix, DEFAULT_POLICY, WHOLE_DAYS, now=utc(2026, 3, 20)))
+    assert clock is not None and (clock.name, clock.status) == ("response", "missed")  # a miss is not hidden
+    sev2_answered = TicketTimes(start, severity=2, first_response_at=answered)
+    clock = current_clock(evaluate(sev2_answered, DEFAULT_POLICY, WHOLE_DAYS, now=utc(2026, 3, 20)))
+    assert clock is not None and (clock.name, clock.status) == ("response", "met")
+    assert current_clock(SlaState(response=None, resolution=None)) is None
+
+
+def test_a_running_clock_follows_its_turning_points_without_evaluating_again() -> None:
+    start = utc(2026, 3, 2, 10)
+    response = evaluate(TicketTimes(start, severity=1), DEFAULT_POLICY, WHOLE_DAYS, now=start).response
+    assert response is not None and response.at_risk_at is not None
+    assert response.status_at(response.at_risk_at - US) == "ok"
+    assert response.status_at(response.at_risk_at) == "at_risk"
+    assert response.status_at(response.due_at) == "breached"
+    assert response.remaining_at(response.due_at + timedelta(hours=1)) == -timedelta(hours=1)
 
 
 @pytest.mark.parametrize(
@@ -432,7 +515,7 @@ def test_a_resolved_ticket_is_not_paused_and_its_pause_ends_at_resolution() -> N
 
 def test_pauses_are_ignored_when_the_policy_says_so() -> None:
     ticket = TicketTimes(START, severity=1, pauses=((utc(2026, 3, 3), None),))
-    no_pause = policy(DEFAULT_POLICY.sev1, DEFAULT_POLICY.sev2, pause=False)
+    no_pause = policy(DEFAULT_POLICY.targets_for(1), DEFAULT_POLICY.targets_for(2), pause=False)
     state = evaluate(ticket, no_pause, WHOLE_DAYS, now=utc(2026, 3, 4)).resolution
     assert state is not None and (state.due_at, state.status) == (SEV1_DUE, "ok")
 
@@ -451,34 +534,34 @@ def test_a_pause_moves_a_business_target_by_business_time_only() -> None:
     assert state is not None and state.due_at == utc(2026, 3, 9, 22)
 
 
-# --- format_remaining ---------------------------------------------------------------------------
+# --- format_span --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("td", "text"),
+    ("span", "text"),
     [
-        (timedelta(days=2, hours=4, minutes=30), "2d 4h"),
-        (timedelta(hours=3, minutes=12), "3h12m"),
-        (timedelta(hours=3, minutes=5), "3h05m"),
-        (timedelta(minutes=45), "45m"),
-        (timedelta(minutes=44, seconds=1), "45m"),  # a part minute still left shows as a minute
-        (timedelta(0), "0m"),
-        (-timedelta(hours=3, minutes=12), "-3h12m"),
-        (-timedelta(seconds=20), "-1m"),
+        (timedelta(days=4, hours=3, minutes=59), "4d 03h"),
+        (timedelta(hours=23, minutes=59, seconds=59), "23h 59m"),
+        (timedelta(hours=3, minutes=5), "3h 05m"),
+        (timedelta(minutes=42, seconds=10), "42m 10s"),
+        (timedelta(minutes=42, seconds=9, milliseconds=1), "42m 10s"),  # a part second still left shows
+        (timedelta(0), "0m 00s"),
+        (-timedelta(hours=3, minutes=12, seconds=5), "-3h 12m"),
+        (-timedelta(seconds=30), "-0m 30s"),
         (-timedelta(days=12, hours=23, minutes=59), "-12d 23h"),
-        (timedelta(days=123, hours=5), "123d"),
-        (timedelta(days=99_999), "9999d+"),
+        (-timedelta(days=123, hours=5), "-123d"),
+        (timedelta(days=5000), "999d+"),
     ],
 )
-def test_format_remaining(td: timedelta, text: str) -> None:
-    assert format_remaining(td) == text
+def test_format_span(span: timedelta, text: str) -> None:
+    assert format_span(span) == text
 
 
 @given(st.timedeltas())
-def test_format_remaining_is_short_and_signed(td: timedelta) -> None:
-    text = format_remaining(td)
+def test_format_span_is_short_and_signed(span: timedelta) -> None:
+    text = format_span(span)
     assert len(text) <= 8
-    assert text.startswith("-") == (td < timedelta(0))
+    assert text.startswith("-") == (span < timedelta(0))
 
 
 # --- properties -----------------------------------------------------------------------------------
@@ -657,7 +740,7 @@ def test_due_times_never_precede_the_first_message_and_pauses_only_delay_them(
 def test_at_risk_at_is_where_evaluation_turns_at_risk(start, hours, business, offset):
     """Displays follow the status from at_risk_at and due_at alone: they must agree with evaluate."""
     target = Duration(hours, "bh" if business else "h")
-    policy = Policy("p", Targets(target, None), Targets(target, None))
+    policy = Policy("p", {level: Targets(target, None) for level in SEVERITY_LEVELS})
     calendar = BusinessCalendar(timezone=ZoneInfo("Europe/Berlin"))
     ticket = TicketTimes(started_at=start, severity=1)
     first = evaluate(ticket, policy, calendar, start).response

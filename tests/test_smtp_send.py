@@ -13,16 +13,19 @@ import pytest
 import smtpserver
 from smtpserver import TOKEN, USER
 
+from frontdesk.mail.credentials import resolve_secret
 from frontdesk.mail.imap_sync import MailboxSync
 from frontdesk.mail.ingest import Ingestor
 from frontdesk.mail.smtp_send import build_message, retry_delay, send_outbox
 from frontdesk.storage import outbox
+from frontdesk.storage.config import SendCommand
 from frontdesk.storage.models import Outbox
 from frontdesk.storage.usecases import reply
 
 # The fixtures live in mailserver.py and smtpserver.py; pytest finds them by these names.
 dovecot = mailserver.dovecot
 smtp_server = smtpserver.smtp_server
+smtp_relay = smtpserver.smtp_relay
 
 AMBIGUOUS = "may or may not have been sent before a crash; check your Sent folder, then retry or discard"
 
@@ -301,3 +304,168 @@ def test_the_sent_folder_copy_is_the_same_message_to_the_sync(store, ticket, set
 
     assert (report.folder(sent).counts.read, report.folder(sent).counts.duplicates) == (1, 1)
     assert store.view(ticket).message_count == 2, "fetched from Sent, and known already"
+
+
+# --- a relay without a login ([smtp] auth = "none") ------------------------------------------------
+
+
+def _no_secret(*_):
+    pytest.fail("a secret was asked for")
+
+
+def _imap_only(server, label):
+    return resolve_secret(server, label) if label == "imap" else _no_secret()
+
+
+def test_a_relay_without_login_is_refused_until_auth_is_none(store, ticket, settings, smtp_relay):
+    reply(store, ticket, "we are on it")
+    settings = replace(settings, smtp=smtp_relay.server_config())
+
+    refused = send_outbox(store, settings)
+
+    assert "offers no login (AUTH) but username support@example.com is set" in refused.failed[1]
+    assert 'A relay that needs no login: auth = "none"' in refused.failed[1]
+    outbox.retry(store, 1)
+    relay = replace(settings, smtp=smtp_relay.server_config(auth="none", username=None, password_command=None))
+    assert send_outbox(store, relay, get_secret=_no_secret).sent == [1]
+    [received] = smtp_relay.received
+    assert received.mail_from == "support@example.com" and received.rcpt_tos == ("alice@acme.example",)
+
+
+def test_auth_none_does_not_log_in_where_a_login_is_offered(store, ticket, settings, smtp_server):
+    reply(store, ticket, "we are on it")
+    relay = replace(settings, smtp=smtp_server.server_config(auth="none", username=None, password_command=None))
+
+    assert send_outbox(store, relay, get_secret=_no_secret).sent == [1]
+
+    assert smtp_server.logins == [] and len(smtp_server.received) == 1
+
+
+def test_auth_none_may_speak_plain_smtp_beyond_this_machine(store, ticket, settings):
+    """No password travels, so a relay on the network is tried (and here not found), not refused."""
+    reply(store, ticket, "we are on it")
+    relay = replace(settings, smtp=replace(settings.smtp, host="relay.invalid", auth="none", username=None))
+
+    report = send_outbox(store, relay, get_secret=_no_secret)
+
+    assert report.failed[1].startswith("smtp: relay.invalid:") and "cannot find the host" in report.failed[1]
+
+
+# --- a sending command ([smtp] command, sendmail-compatible) ---------------------------------------
+
+# Each run keeps what it was given: the message from standard input, its arguments one a line.
+KEEPS_THE_MESSAGE = 'cat > "$1/$$.eml" && printf "%s\\n" "$@" > "$1/$$.args"'
+
+
+def _script(path, body):
+    path.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def _runs(folder):
+    """What each run of the command was given: (message, arguments)."""
+    return [
+        (eml.read_bytes(), eml.with_suffix(".args").read_text().splitlines()) for eml in sorted(folder.glob("*.eml"))
+    ]
+
+
+@pytest.fixture
+def runs(tmp_path):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    return folder
+
+
+def _through(store, *command, timeout=10.0):
+    return replace(store.config, smtp=SendCommand(tuple(str(word) for word in command), timeout))
+
+
+def test_a_command_gets_the_message_on_standard_input_once_and_sent_keeps_a_copy(
+    store, ticket, clock, tmp_path, runs, dovecot
+):
+    sendmail = _script(tmp_path / "sendmail", KEEPS_THE_MESSAGE)
+    folder = dovecot.new_folder("Sent")
+    # Words, never a shell: the semicolon is an argument like any other.
+    imap = dovecot.server_config("INBOX", sent_folder=folder)
+    settings = replace(_through(store, sendmail, runs, ";", "two words"), imap=imap)
+    [queued] = reply(store, ticket, "Hallo Jürgen — we are on it.\n").outbox
+
+    report = send_outbox(store, settings, get_secret=_imap_only)
+
+    assert report.sent == [1] and not report.failed and not report.notes
+    [(raw, arguments)] = _runs(runs)
+    assert arguments == [str(runs), ";", "two words"], "nothing added: the recipients are in the headers"
+    message = _parsed(raw)
+    assert (message["To"], message["Subject"]) == ("alice@acme.example", "Re: Search is down [#1]")
+    assert message["Message-ID"] == f"<{queued.message_id}>"
+    assert (_entry().status, _entry().sent_at) == ("sent", clock.now())
+    assert store.view(ticket).first_response_at == clock.now()
+    with dovecot.client() as client:
+        client.select_folder(folder, readonly=True)
+        [uid] = client.search(["HEADER", "Message-ID", queued.message_id])
+        copy = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+    assert b"\r" not in raw and copy == raw.replace(b"\n", b"\r\n"), "the same message, in Unix line endings"
+    clock.advance(timedelta(days=1))
+    assert send_outbox(store, settings).sent == []
+    assert len(_runs(runs)) == 1
+
+
+def test_a_command_that_exits_non_zero_is_a_failed_send_with_its_stderr(store, ticket, clock, tmp_path, runs):
+    sendmail = tmp_path / "sendmail"
+    _script(sendmail, 'printf "sendmail: \\033[31maccount default not found\\n" >&2; exit 3')
+    reply(store, ticket, "we are on it")
+
+    report = send_outbox(store, _through(store, sendmail, runs), get_secret=_no_secret)
+
+    assert report.failed == {1: f"smtp command: {sendmail} exited with status 3: sendmail: account default not found"}
+    assert (_entry().status, _entry().next_attempt_at) == ("failed", clock.now() + timedelta(minutes=1))
+    _script(sendmail, KEEPS_THE_MESSAGE)  # the account fixed
+    clock.advance(timedelta(minutes=1))
+    assert send_outbox(store, _through(store, sendmail, runs)).sent == [1]
+    assert len(_runs(runs)) == 1
+
+
+def test_a_command_that_cannot_run_is_one_line_and_the_reply_waits(store, ticket, clock, tmp_path, runs):
+    sendmail = tmp_path / "bin" / "sendmail"
+    settings = _through(store, sendmail, runs)
+    reply(store, ticket, "we are on it")
+
+    missing = send_outbox(store, settings, get_secret=_no_secret)
+
+    assert missing.failed == {1: f"smtp command: cannot run {sendmail}: No such file or directory"}
+    sendmail.parent.mkdir()
+    _script(sendmail, KEEPS_THE_MESSAGE).chmod(0o644)
+    outbox.retry(store, 1)
+    assert send_outbox(store, settings).failed == {1: f"smtp command: cannot run {sendmail}: Permission denied"}
+    assert (_entry().status, _entry().attempts) == ("failed", 2)
+
+    sendmail.chmod(0o755)
+    outbox.retry(store, 1)
+    assert send_outbox(store, settings).sent == [1]
+    assert len(_runs(runs)) == 1
+
+
+@pytest.mark.parametrize(
+    ("ending", "when"),
+    [
+        ("exec sleep 30", "did not finish within 0.5 s"),
+        ("kill -9 $$", "was killed by signal 9"),
+    ],
+)
+def test_a_command_that_stops_midway_may_have_sent_and_is_not_sent_again(
+    store, ticket, clock, tmp_path, runs, ending, when
+):
+    sendmail = _script(tmp_path / "sendmail", f"{KEEPS_THE_MESSAGE}; {ending}")
+    settings = _through(store, sendmail, runs, timeout=0.5)
+    reply(store, ticket, "we are on it")
+
+    report = send_outbox(store, settings)
+
+    assert report.failed == {
+        1: f"may or may not have been sent when {sendmail} {when}; check your Sent folder, then retry or discard"
+    }
+    assert (_entry().status, _entry().next_attempt_at) == ("failed", None)
+    clock.advance(timedelta(days=1))
+    assert send_outbox(store, settings).sent == []
+    assert len(_runs(runs)) == 1

@@ -64,3 +64,47 @@ def test_screens_at_120x40(app, snap_compare, keys):
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=open_screen)
 
+
+
+# Legibility: urgency stays the most visible thing without colour, in 16 colours and on a light theme.
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_inbox_without_colour(demo_store, snap_compare, monkeypatch, size):
+    monkeypatch.setenv("NO_COLOR", "1")  # read when the app starts
+    app = FrontdeskApp(demo_store, demo=True, state_file=None)
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_inbox_on_a_16_colour_terminal(demo_store, snap_compare, monkeypatch):
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.delenv("COLORTERM")
+    app = FrontdeskApp(demo_store, demo=True, state_file=None)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=settle)
+
+
+def test_inbox_on_a_light_theme(app, snap_compare):
+    app.theme = "solarized-light"
+    assert snap_compare(app, terminal_size=(120, 40), run_before=settle)
+
+
+# 80 columns and the widths where the tab titles just do not fit: every key, tab and word whole.
+@pytest.mark.parametrize("size", [(103, 30), (80, 30)], ids=["103x30", "80x30"])
+def test_inbox_narrow(app, snap_compare, size):
+    assert snap_compare(app, terminal_size=size, run_before=settle)
+
+
+def test_resolved_view_at_80x24(app, snap_compare):
+    async def resolved(pilot):
+        await settle(pilot)
+        await pilot.press("7")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=resolved)
+
+
+def test_paused_ticket_at_80x24(app, snap_compare):
+    async def open_paused(pilot):
+        await settle(pilot)
+        await pilot.press("6", "enter")  # the Waiting view's first ticket: its clock is paused
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_paused)

@@ -2,7 +2,15 @@
 
 import pytest
 
-from frontdesk.storage.snippets import BUILT_IN_SNIPPETS, SnippetError, fill, load_snippet_dir, placeholders
+from frontdesk.storage.snippets import (
+    BUILT_IN_SNIPPETS,
+    Filled,
+    SnippetError,
+    fill,
+    fill_for_editing,
+    load_snippet_dir,
+    placeholders,
+)
 
 VALUES = {"first_name": "Alice", "ticket_id": "12", "rep_name": "Dana", "owner_name": None}
 
@@ -53,6 +61,23 @@ def test_the_docs_link_is_written_by_hand_in_the_editor_only():
         fill(body, values)
     filled = fill(body, values, editable=True)
     assert filled.startswith("Hi Alice,") and "{link}" in filled and placeholders(filled) == ["{link}"]
+
+
+def test_the_cursor_marker_is_never_sent_and_places_the_cursor_in_the_editor():
+    body = "Hi {first_name},\n\nCould you {cursor}?\n\nBest,\n{rep_name}"
+    assert fill(body, VALUES) == "Hi Alice,\n\nCould you ?\n\nBest,\nDana"
+    assert fill_for_editing(body, VALUES) == Filled("Hi Alice,\n\nCould you ?\n\nBest,\nDana", len("Hi Alice,\n\nCould you "))
+
+
+def test_a_value_that_says_cursor_does_not_move_the_cursor():
+    filled = fill_for_editing("Hi {first_name}, {cursor}thanks.", {"first_name": "{cursor}x"})
+    assert filled == Filled("Hi {cursor}x, thanks.", len("Hi {cursor}x, "))
+
+
+def test_without_the_marker_the_cursor_goes_below_a_greeting_else_to_the_start():
+    assert fill_for_editing(BUILT_IN_SNIPPETS["call"][1], VALUES).cursor == len("Hi Alice,\n\n")
+    assert fill_for_editing("Thanks.\nBest,\n{rep_name}", VALUES).cursor == 0
+    assert fill_for_editing("Thanks, {rep_name}", VALUES).cursor == 0
 
 
 def test_placeholders_lists_each_once_in_order():

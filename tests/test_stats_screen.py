@@ -22,7 +22,7 @@ from frontdesk.mail.ingest import Ingestor
 from frontdesk.storage.clock import FrozenClock
 from frontdesk.storage.config import load_config
 from frontdesk.storage.rotation import rotation_summary, to_markdown
-from frontdesk.storage.sla import format_remaining
+from frontdesk.storage.sla import format_span
 from frontdesk.storage.stats import compute_stats
 from frontdesk.storage.store import Store
 from frontdesk.tui.stats_screen import StatsScreen
@@ -90,7 +90,7 @@ def test_figures_match_compute_stats(demo):
         times = shown(screen, "stats-times").splitlines()
         for line, (label, key) in zip(times[1:], (("Response", "response_time"), ("Resolution", "resolution_time")), strict=True):
             spread = stats[key]
-            median, p90 = (format_remaining(timedelta(seconds=spread[name])) for name in ("median_seconds", "p90_seconds"))
+            median, p90 = (format_span(timedelta(seconds=spread[name])) for name in ("median_seconds", "p90_seconds"))
             assert line.split() == [label, *median.split(), *p90.split(), str(spread["count"])]
         rows = [line.split() for line in shown(screen, "stats-attainment").splitlines()[1:]]
         s1 = stats["attainment"]["1"]
@@ -113,11 +113,11 @@ def test_the_meter_reads_without_colour(demo):
 
 def test_week_navigation_changes_the_summary(demo):
     async def script(pilot: Pilot, screen: StatsScreen) -> None:
-        assert shown(screen, "stats-week") == "Week 2026-W48 · Mon 23 Nov – Sun 29 Nov 2026 · so far"
+        assert shown(screen, "stats-week") == "Week 2026-W48 · Mon 23 Nov – Sun 29 Nov 2026 (America/New_York) · so far"
         assert re.search(r"Tickets received +18 ", shown(screen, "stats-figures"))
         await pilot.press("left_square_bracket")
         await settle(pilot)
-        assert shown(screen, "stats-week") == "Week 2026-W47 · Mon 16 Nov – Sun 22 Nov 2026"
+        assert shown(screen, "stats-week") == "Week 2026-W47 · Mon 16 Nov – Sun 22 Nov 2026 (America/New_York)"
         assert re.search(r"Tickets received +10 ", shown(screen, "stats-figures"))
         assert "Tanaka Systems" in shown(screen, "stats-breaches")
         await pilot.press("right")
@@ -142,8 +142,16 @@ def test_export_writes_the_hand_over_note(demo, tmp_path):
     assert written.read_text(encoding="utf-8") == to_markdown(rotation_summary(demo, NOW.date() - timedelta(days=7)))
 
 
-def test_export_goes_to_the_current_directory(demo, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+@pytest.mark.parametrize("has_documents", [True, False])
+def test_export_goes_to_the_documents_folder_else_the_data_folder_and_says_where(demo, tmp_path, monkeypatch, has_documents):
+    home, started_in = tmp_path / "home", tmp_path / "started-here"
+    started_in.mkdir()
+    monkeypatch.chdir(started_in)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    if has_documents:
+        (home / "Documents").mkdir(parents=True)
     notes: list[str] = []
 
     async def script(pilot: Pilot, screen: StatsScreen) -> None:
@@ -152,9 +160,11 @@ def test_export_goes_to_the_current_directory(demo, tmp_path, monkeypatch):
         notes.extend(str(n.message) for n in pilot.app._notifications)
 
     drive(Host(demo), script)
-    path = tmp_path / "frontdesk-rotation-2026-W48.md"
+    folder = home / "Documents" if has_documents else home / ".local/share/frontdesk"
+    path = folder / "frontdesk-rotation-2026-W48.md"
     assert path.read_text(encoding="utf-8").startswith("# Front-line hand-over, week 2026-W48\n")
-    assert f"Hand-over note written to {path}" in notes
+    assert notes == [f"Hand-over note written to {path}"] and path.is_absolute()
+    assert list(started_in.iterdir()) == []
 
 
 def test_hostile_subjects_show_literally(demo, mail):

@@ -31,10 +31,10 @@ def test_schema_is_current_and_matches_the_models(store):
     if not store.on_postgres:
         assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
-    search_index = {"search"} if store.on_postgres else set()  # PostgreSQL keeps it on the message row
+    search_index = {"search"} if store.on_postgres else set()  # PostgreSQL keeps it on the message and event rows
     for model in MODELS:
         columns = {column.name for column in db.get_columns(model._meta.table_name)}
-        extra = search_index if model is Message else set()
+        extra = search_index if model in (Message, Event) else set()
         assert columns == {field.column_name for field in model._meta.sorted_fields} | extra, model.__name__
 
 
@@ -101,7 +101,7 @@ def test_resolve_then_reopen(store, ticket_id, clock):
     clock.advance(timedelta(hours=1))
     usecases.reopen(store, ticket_id)
     ticket = store.ticket(ticket_id)
-    assert (ticket.state, ticket.resolved_at) == ("open", None)
+    assert (ticket.state, ticket.resolved_at) == ("new", None), "nobody has answered it yet"
 
 
 def test_only_waiting_or_resolved_tickets_reopen(store, ticket_id):
@@ -166,6 +166,22 @@ def test_search_finds_words_in_messages_requesters_and_customers(store, mail):
     assert store.search("elite") == [licence]
     assert store.search('seats" OR *') == [], "search syntax typed by the user is taken as words"
     assert store.search("   ") == []
+
+
+def test_search_finds_internal_notes_and_hand_off_notes_but_not_undone_ones(store, mail):
+    ingestor = Ingestor(store)
+    for subject in ("Search is slow", "Login fails", "Billing question"):
+        ingestor.ingest(mail(subject=subject, body="Please help."), "t")
+    slow, login, billing = 1, 2, 3
+    usecases.note(store, slow, "Zoekt shards rebuilding on the customer's instance")
+    usecases.assign(store, login, "bob@example.com", note="SAML assertion expired; see Okta logs")
+    usecases.note(store, billing, "Okta renewal pending")
+    assert store.search("zoekt") == [slow]
+    assert store.search("rebuild shards") == [slow], "every word, in any order, the last one a prefix"
+    assert sorted(store.search("okta")) == [login, billing]
+    assert store.search("saml assert") == [login]
+    usecases.undo(store, billing)
+    assert store.search("okta") == [login], "a withdrawn note is not found"
 
 
 def test_notes_and_drafts(store, ticket_id):

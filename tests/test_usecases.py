@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from frontdesk.mail.ingest import Ingestor
-from frontdesk.storage import usecases
+from frontdesk.storage import outbox, usecases
 from frontdesk.storage.config import Person, ServerConfig
 from frontdesk.storage.errors import Conflict, StoreError
 from frontdesk.storage.handoff import HANDOFF
@@ -115,6 +115,7 @@ def test_the_same_severity_again_changes_nothing(store, ticket_id):
     usecases.triage(store, ticket_id, 2)
     done = usecases.triage(store, ticket_id, 2, version=1)
     assert (done.said, done.ticket.version, len(store.events(ticket_id))) == ("is already severity 2", 1, 2)
+    assert not done.changed, "nothing for undo to take back"
 
 
 # --- applied against what the rep saw ---------------------------------------------------------
@@ -295,6 +296,99 @@ def test_undo_shows_in_the_history(store, ticket_id):
     usecases.resolve(store, ticket_id)
     usecases.undo(store, ticket_id)
     assert describe(store.events(ticket_id)[-1]) == "undid “new → resolved”"
+
+
+@pytest.mark.parametrize("setup", ["new", "open"])
+@pytest.mark.parametrize("away", [usecases.wait, usecases.resolve], ids=["waiting", "resolved"])
+def test_reopening_puts_a_ticket_nobody_answered_back_to_new(store, ticket_id, mail, clock, setup, away):
+    SETUPS[setup](store, mail, clock)
+    away(store, ticket_id)
+    done = usecases.reopen(store, ticket_id)
+    assert (done.ticket.state, done.said) == (
+        ("new", "is new again: nobody has answered it yet") if setup == "new" else ("open", "is open again")
+    )
+
+
+def test_undo_goes_back_step_by_step_newest_first_to_exactly_where_it_began(store, ticket_id, clock):
+    store.config = replace(store.config, smtp=SMTP)
+    before, steps = row(ticket_id), []
+    for change in CHANGES.values():  # triage, assign, acknowledge, reply, note, wait, resolve
+        clock.advance(timedelta(minutes=7))
+        steps.append(change(store, ticket_id))
+    for done in reversed(steps):
+        clock.advance(timedelta(minutes=1))
+        usecases.undo(store, ticket_id, version=done.ticket.version)
+
+    after = row(ticket_id)
+    assert after.pop("version") == before.pop("version") + 2 * len(steps)
+    assert after == before and store.outbox() == []
+    undos = [event.data for event in store.events(ticket_id) if event.kind == "undo"]
+    assert [data["undid"] for data in undos] == sorted((data["undid"] for data in undos), reverse=True), "newest first"
+    assert [data["kind"] for data in undos] == ["state", "state", "note", "reply_queued", "reply_queued", "owner", "severity"]
+
+
+def test_undo_several_deep_is_refused_past_a_change_someone_else_made(store, ticket_id):
+    mine = usecases.triage(store, ticket_id, 1)
+    theirs = usecases.note(as_someone_else(store), ticket_id, "they call back at 4")
+    mine_again = usecases.resolve(store, ticket_id, version=theirs.ticket.version)
+    usecases.undo(store, ticket_id, version=mine_again.ticket.version)
+    with pytest.raises(Conflict, match=r"changed since you looked: note: they call back at 4 by Sam Lee at 15:00; nothing was changed$"):
+        usecases.undo(store, ticket_id, version=mine.ticket.version)  # only what still stands is named
+    assert (store.ticket(ticket_id).severity, store.ticket(ticket_id).state) == (1, "new")
+
+
+def test_a_change_undone_already_is_not_undone_twice(store, ticket_id):
+    done = usecases.triage(store, ticket_id, 1)
+    usecases.undo(store, ticket_id, version=done.ticket.version)
+    with pytest.raises(StoreError, match=rf"^nothing to undo on #{ticket_id}: that change is undone already$"):
+        usecases.undo(store, ticket_id, version=done.ticket.version)
+
+
+def test_one_step_over_several_tickets_is_undone_together_except_where_someone_changed_one(store, ticket_id, mail):
+    Ingestor(store).ingest(mail(message_id="q9@acme.example", subject="Second"), "test")
+    Ingestor(store).ingest(mail(message_id="q10@acme.example", subject="Third"), "test")
+    ids = [ticket.id for ticket in Ticket.select().order_by(Ticket.id)]
+    step = tuple((t, usecases.resolve(store, t).ticket.version) for t in ids)
+    usecases.note(as_someone_else(store), ids[1], "keep it resolved")
+
+    undone = usecases.undo_step(store, step)
+
+    assert [store.ticket(t).state for t in ids] == ["new", "resolved", "new"]
+    assert [done.ticket.id for done in undone.done] == [ids[0], ids[2]]
+    assert [type(error) for error in undone.refused] == [Conflict]
+    assert undone.said == (
+        f"Undid 2 of 3 changes; #{ids[1]} changed since you looked: note: keep it resolved by Sam Lee at 15:00; nothing was changed"
+    )
+    assert usecases.undo_step(store, step[:1]).said == f"nothing to undo on #{ids[0]}: that change is undone already"
+
+
+def test_a_step_that_fails_halfway_undoes_nothing(store, ticket_id, mail, monkeypatch):
+    Ingestor(store).ingest(mail(message_id="q9@acme.example", subject="Second"), "test")
+    ids = [ticket.id for ticket in Ticket.select().order_by(Ticket.id)]
+    step = tuple((t, usecases.resolve(store, t).ticket.version) for t in ids)
+    events = [history(store, t) for t in ids]
+    logged = Event.insert
+
+    def broken_on_the_second(**values):
+        if values["ticket"] == ids[1]:
+            raise RuntimeError("disk full")
+        return logged(**values)
+
+    monkeypatch.setattr(Event, "insert", broken_on_the_second)
+    with pytest.raises(RuntimeError, match="disk full"):
+        usecases.undo_step(store, step)
+    monkeypatch.undo()
+    assert [store.ticket(t).state for t in ids] == ["resolved", "resolved"]
+    assert [history(store, t) for t in ids] == events
+
+
+def test_undoing_a_hand_off_whose_notification_left_says_so(store, ticket_id):
+    store.config = replace(store.config, smtp=SMTP)
+    done = usecases.assign(store, ticket_id, "bob@example.com", "yours")
+    outbox.mark_sent(store, done.outbox[0].id, NOW)
+    undone = usecases.undo(store, ticket_id, version=done.ticket.version)
+    assert undone.said == "is back as it was before “handed to bob@example.com: yours”; bob@example.com was notified already (mail can't be unsent)"
+    assert store.ticket(ticket_id).owner_id is None
 
 
 # --- take ---------------------------------------------------------------------------------------

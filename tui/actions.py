@@ -3,50 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from textual.app import SystemCommand
-from textual.binding import Binding
+from functools import partial
 
 from frontdesk.storage import usecases
 from frontdesk.storage.errors import Conflict, Held, Seen
+from frontdesk.storage.owners import OwnerChoice, TicketText
 from frontdesk.storage.usecases import Done
 from frontdesk.storage.views import TicketView
 
 from .compose import ComposeScreen
 from .held_screen import SEND, HeldScreen
-from .modals import ConfirmScreen, NoteScreen, OwnerChoice, OwnerPickerScreen, SeverityScreen
+from .help_screen import HelpScreen
+from .keys import keys_in_force, palette
+from .modals import ConfirmScreen, NoteScreen, OwnerPickerScreen, SeverityScreen
 from .stats_screen import StatsScreen
-
-ACTION_BINDINGS = [
-    Binding("s", "severity", "Severity"),
-    Binding("a", "acknowledge", "Ack"),
-    Binding("r", "reply", "Reply"),
-    Binding("o", "handoff", "Hand off"),
-    Binding("t", "take", "Take", show=False),
-    Binding("w", "waiting", "Waiting"),
-    Binding("x", "resolve", "Resolve"),
-    Binding("n", "note", "Note", show=False),
-    Binding("u", "undo", "Undo", show=False),
-    Binding("S", "stats", "Stats", show=False),
-]
-
-# (action, title, help) for the command palette, so every action is reachable by name too.
-PALETTE_ACTIONS = (
-    ("severity", "Set severity", "Severity 1 or 2, with what each means"),
-    ("acknowledge", "Acknowledge", "Queue the acknowledgement reply: a first response right away"),
-    ("reply", "Reply", "Write a reply, with snippets"),
-    ("handoff", "Hand off", "Give the ticket to a support owner who sees it through"),
-    ("take", "Take", "Make the ticket yours: assign it to me"),
-    ("waiting", "Waiting on customer", "Pause the resolution clock until the customer answers"),
-    ("resolve", "Resolve", "Mark the ticket resolved (can be undone)"),
-    ("note", "Internal note", "A note for the team, never sent to the customer"),
-    ("undo", "Undo", "Take back my last change to a ticket, if nobody changed it since"),
-    ("stats", "Stats", "Response and resolution times, SLA attainment, rotation summary"),
-)
 
 
 class TicketActions:
     """Mixed into a Screen that can say which ticket the rep is looking at."""
+
+    keys_where: str  # which of the key table's screens this is (tui/keys.py)
 
     def current_ticket(self) -> TicketView | None:
         raise NotImplementedError
@@ -55,8 +31,11 @@ class TicketActions:
         raise NotImplementedError
 
     def palette_commands(self):
-        for action, title, help_text in PALETTE_ACTIONS:
-            yield SystemCommand(title, help_text, lambda action=action: self.run_action(action))
+        return palette(self, self.keys_where)
+
+    def action_help(self) -> None:
+        """The help shows the keys in force here, and the inbox's under it."""
+        self.app.push_screen(HelpScreen(keys_in_force(reversed(self.app.screen_stack))))
 
     def _ticket_or_say(self) -> TicketView | None:
         ticket = self.current_ticket()
@@ -65,12 +44,13 @@ class TicketActions:
         return ticket
 
     def _change(
-        self, work: Callable[[], Done], then_send: bool = False, undo_hint: bool = False, undoable: bool = True
+        self, work: Callable[[], Done], then_send: bool = False, undo_hint: bool = False,
+        then: Callable[[], None] | None = None,
     ) -> None:
         """Apply a use case off the event loop, then say what it did and show the new state; send
         the outbox afterwards when the change put something in it. When someone changed the ticket
         since it was shown, nothing was changed: say what they did and show it as it is now.
-        `undoable`: u takes this change back (one step: the change before it may not be mine)."""
+        `then`: called when the change was made, before the new state is shown."""
 
         def attempt() -> Done | Conflict:
             try:
@@ -79,16 +59,27 @@ class TicketActions:
                 return conflict
 
         def done(result: Done | Conflict) -> None:
+            if then is not None and not isinstance(result, Conflict):
+                then()
             self.reload()
             if isinstance(result, Conflict):
                 self.app.say(str(result), "warning")
                 return
-            self.app.last_undo = (result.ticket.id, result.ticket.version) if undoable else None
+            self._remember(result)
             self.app.say(f"#{result.ticket.id} {result.said}" + (". Press u to undo." if undo_hint else ""))
             if then_send and result.outbox:
                 self.app.send_outbox()
 
-        self.app.in_background(attempt, done)
+        self.app.in_background(attempt, done)  # the app's work: told even if this screen has closed meanwhile
+
+    def triaged(self, ticket: TicketView) -> None:
+        """`ticket` got its first severity (the inbox moves on to the next untriaged ticket)."""
+
+    def _remember(self, *changes: Done) -> None:
+        """One step for u to take back: each change of it, one per ticket, undone together."""
+        step = tuple((done.ticket.id, done.ticket.version) for done in changes if done.changed)
+        if step:
+            self.app.undo_steps.append(step)
 
     def action_severity(self) -> None:
         if (ticket := self._ticket_or_say()) is None:
@@ -97,9 +88,10 @@ class TicketActions:
         def chosen(severity: int | None) -> None:
             if severity is not None and severity != ticket.severity:
                 store = self.app.store
-                self._change(lambda: usecases.triage(store, ticket.id, severity, ticket.version))
+                then = partial(self.triaged, ticket) if ticket.severity is None else None
+                self._change(lambda: usecases.triage(store, ticket.id, severity, ticket.version), then=then)
 
-        self.app.push_screen(SeverityScreen(ticket.subject, ticket.severity), chosen)
+        self.app.push_screen(SeverityScreen(ticket.subject, ticket.severity, ticket.policy), chosen)
 
     def action_acknowledge(self) -> None:
         """One acknowledgement per ticket; held, like a reply, when the ticket moved since the row
@@ -120,7 +112,7 @@ class TicketActions:
             if yes:
                 self._acknowledge(ticket.id, seen)
 
-        self.app.in_background(lambda: usecases.already_acknowledged(store, ticket.id), ask)
+        self.in_background(lambda: usecases.already_acknowledged(store, ticket.id), ask)
 
     def _acknowledge(self, ticket_id: int, seen: Seen) -> None:
         store = self.app.store
@@ -144,7 +136,7 @@ class TicketActions:
             if not result.outbox:  # it already had one: nothing was queued
                 self.app.say(f"#{result.ticket.id} {result.said}", "warning")
                 return
-            self.app.last_undo = (result.ticket.id, result.ticket.version)
+            self._remember(result)
             self.app.say(f"#{result.ticket.id} {result.said}")
             self.app.send_outbox()
 
@@ -156,21 +148,23 @@ class TicketActions:
 
         def sent(queued: bool | None) -> None:
             if queued:
+                self._remember(compose.queued)  # what queuing did: u takes the reply back
                 self.app.say(f"Reply to {ticket.requester} queued in the outbox")
                 self.app.send_outbox()
                 self.reload()
 
-        self.app.push_screen(ComposeScreen(self.app.store, ticket.id), sent)
+        compose = ComposeScreen(self.app.store, ticket.id)
+        self.app.push_screen(compose, sent)
 
     def action_handoff(self) -> None:
         if (ticket := self._ticket_or_say()) is None:
             return
         store = self.app.store
 
-        def load() -> tuple[list[OwnerChoice], str]:
+        def load() -> tuple[list[OwnerChoice], TicketText]:
             return owner_choices(store), ticket_text(store, ticket.id)
 
-        def show(loaded: tuple[list[OwnerChoice], str]) -> None:
+        def show(loaded: tuple[list[OwnerChoice], TicketText]) -> None:
             owners, text = loaded
             if not owners:
                 self.app.say("No owners configured: add them under [[owners]] in the config file.", "warning")
@@ -182,7 +176,7 @@ class TicketActions:
                 email, note = choice  # the owner hears of it by mail or chat, queued with the hand-off
                 self._change(lambda: usecases.assign(store, ticket.id, email, note, ticket.version), then_send=True)
 
-        self.app.in_background(load, show)
+        self.in_background(load, show)
 
     def action_take(self) -> None:
         if (ticket := self._ticket_or_say()) is None:
@@ -207,15 +201,18 @@ class TicketActions:
             self._change(lambda: usecases.resolve(store, ticket.id, ticket.version), undo_hint=True)
 
     def action_undo(self) -> None:
-        """Take back my last change, unless someone changed that ticket since."""
-        undo = getattr(self.app, "last_undo", None)
-        if undo is None:
+        """Take back my latest step not undone yet, several deep; a ticket someone changed since
+        stays as it is, and the notice says what they did."""
+        if not self.app.undo_steps:
             self.app.say("Nothing to undo.")
             return
-        ticket_id, version = undo
-        store = self.app.store
-        self.app.last_undo = None
-        self._change(lambda: usecases.undo(store, ticket_id, version), undoable=False)
+        step, store = self.app.undo_steps.pop(), self.app.store
+
+        def done(undone: usecases.Undone) -> None:
+            self.reload()
+            self.app.say(undone.said, "warning" if undone.refused else "information")
+
+        self.app.in_background(lambda: usecases.undo_step(store, step), done)  # the app's work, as in _change
 
     def action_note(self) -> None:
         if (ticket := self._ticket_or_say()) is None:
@@ -241,8 +238,9 @@ def owner_choices(store) -> list[OwnerChoice]:
     ]
 
 
-def ticket_text(store, ticket_id: int) -> str:
+def ticket_text(store, ticket_id: int) -> TicketText:
     """What the owner picker matches areas against: the subject and what the customer wrote."""
     messages = store.messages(ticket_id)
-    return "\n".join([messages[0].subject if messages else ""] + [m.body_text for m in messages if m.direction == "in"])
+    subject = messages[0].subject if messages else ""
+    return TicketText(subject, "\n".join(m.body_text for m in messages if m.direction == "in"))
 

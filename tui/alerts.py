@@ -29,7 +29,8 @@ class Alerts:
             for row in rows:
                 if row.id not in self._known and row.automated is None and row.state == "new":
                     self._announce(f"New ticket #{row.id} from {row.customer or row.requester}: {row.subject}")
-        self._known = {row.id for row in rows}
+        # Every ticket shown since the start: one coming back (a resolve undone) is not new.
+        self._known = (self._known or set()) | {row.id for row in rows}
         self._turns = [turn for row in rows for turn in _turns(row, now)]
         heapq.heapify(self._turns)
         self._ring()
@@ -52,8 +53,8 @@ class Alerts:
 
 
 def _turns(row: TicketView, now: datetime) -> Iterator[tuple[datetime, int, str, str]]:
-    target = row.running_target
-    if target is None or target.status not in ("ok", "at_risk"):
+    target = row.clock
+    if target is None or target.status not in ("ok", "at_risk"):  # only these can still turn
         return
     if target.at_risk_at is not None and target.at_risk_at > now:
         yield target.at_risk_at, row.id, "at_risk", row.subject

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import platformdirs
+from rich.theme import Theme as RichTheme
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -17,22 +18,25 @@ from frontdesk.mail.smtp_send import SendReport
 from frontdesk.mail.worker import send_if_free
 from frontdesk.storage.clock import Clock
 from frontdesk.storage.config import Config
-from frontdesk.storage.database import describe, is_unavailable
 from frontdesk.storage.files import write_private
 from frontdesk.storage.lease import Lease
 from frontdesk.storage.presence import DEFAULT_TIMING as PRESENCE_TIMING
 from frontdesk.storage.presence import Timing as PresenceTiming
-from frontdesk.storage.store import Store, StoreError
+from frontdesk.storage.store import Store
+from frontdesk.storage.usecases import UndoStep
 
+from .background import Background
 from .inbox import InboxScreen
+from .looks import looks_theme
 from .mailbox import MailboxState, MailboxWorker
 from .presence import Present, SessionPresence
 
 STYLES = Path(frontdesk.styles.__file__).parent
 STATE_FILE = platformdirs.user_state_path("frontdesk") / "tui.json"
+SIXTEEN_COLOUR_THEME = "ansi-dark"
 
 
-class FrontdeskApp(App):
+class FrontdeskApp(Background, App):
     """One rep, one database: the inbox and the screens it opens."""
 
     TITLE = "frontdesk"
@@ -56,6 +60,14 @@ class FrontdeskApp(App):
         self.mailbox: MailboxWorker | None = None
         self.presence: SessionPresence | None = None
         self.present: Present = {}  # who else has which ticket open (never this session)
+        self.undo_steps: list[UndoStep] = []  # the rep's changes, newest last: u takes back one step at a time
+        self.console.push_theme(self._looks())  # watch_theme replaces it
+        if self.no_color:
+            # Textual chose its NO_COLOR filter for the theme it started with (colours to greys): an
+            # ANSI theme chosen later would be drawn black on black.
+            for name, theme in list(self.available_themes.items()):
+                if theme.ansi:
+                    self.unregister_theme(name)
         self._restore_theme()
 
     @property
@@ -109,40 +121,6 @@ class FrontdeskApp(App):
         if commands is not None:
             yield from commands()
 
-    # --- work off the event loop ---------------------------------------------------------
-
-    def in_background(
-        self,
-        work: Callable[[], object],
-        done: Callable[[object], None] | None = None,
-        group: str = "store",
-        exclusive: bool = False,
-    ) -> None:
-        """Run a store call in a thread; report StoreError as a notice, hand the result to `done`."""
-
-        def run() -> None:
-            try:
-                result = work()
-            except StoreError as error:
-                self.call_from_thread(self.say, str(error), "error")
-                return
-            except Exception as error:  # keep the rep's screen; say what failed instead of crashing
-                self.log.error(repr(error))
-                self.call_from_thread(self.say, self._failure(error), "error")
-                return
-            finally:
-                self.store.release()
-            if done is not None:
-                self.call_from_thread(done, result)
-
-        self.run_worker(run, thread=True, group=group, exclusive=exclusive)
-
-    def _failure(self, error: Exception) -> str:
-        if is_unavailable(error):
-            where = describe(self.store.target)
-            return f"The database {where} is unavailable; nothing was changed. frontdesk reconnects by itself: try again shortly."
-        return f"Something went wrong: {type(error).__name__}: {error}"
-
     def send_outbox(self) -> None:
         """Send what waits in the outbox now, rather than at the mailbox's next wake-up. Only the
         process holding the mailbox lease sends: this inbox's worker if it holds it; otherwise the
@@ -174,8 +152,21 @@ class FrontdeskApp(App):
 
     def _restore_theme(self) -> None:
         theme = self._load_state().get("theme")
+        sixteen_colours = self.console.color_system in ("standard", "windows") and not self.no_color
+        if sixteen_colours and (theme not in self.available_themes or not self.get_theme(theme).ansi):
+            # 16 colours: a theme's shades would collapse onto a few of them (the cursor and LATE both
+            # bright red); the terminal's own colours, which it has chosen to tell apart, are kept.
+            theme = SIXTEEN_COLOUR_THEME
         if theme in self.available_themes:
             self.theme = theme
+
+    def watch_theme(self) -> None:
+        """Urgency's looks (looks.py) in the new theme's colours, for all the console draws."""
+        self.console.pop_theme()
+        self.console.push_theme(self._looks())
+
+    def _looks(self) -> RichTheme:
+        return looks_theme(self.get_css_variables(), self.no_color)
 
     def _load_state(self) -> dict:
         if self.state_file is None:

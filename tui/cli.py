@@ -27,11 +27,14 @@ from frontdesk.storage.clock import Clock, clock_from_environment
 from frontdesk.storage.config import Config, ConfigError, load_config
 from frontdesk.storage.database import DatabaseError, database_target, default_database_path, describe, is_url
 from frontdesk.storage.errors import Held, Seen
+from frontdesk.storage.owners import UnknownOwner
+from frontdesk.storage.sla import SEVERITY_LEVELS, severity_guide
 from frontdesk.storage.stats import compute_stats
 from frontdesk.storage.store import Store, StoreError
 from frontdesk.storage.team import me, rotation_history, take_rotation, who_are_you
 
 from . import printing
+from .looks import command_line_looks
 
 
 class UsageError(Exception):
@@ -264,6 +267,27 @@ def _ticket_id(text: str) -> int:
     return int(digits)
 
 
+def _add_shared_options(parser: argparse.ArgumentParser, after_verb: bool = False) -> None:
+    """--db, --config and --demo, taken before the verb and after it (`frontdesk list --demo`).
+    After the verb they default to SUPPRESS, so that one not given there keeps what was given before."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_verb else value
+
+    parser.add_argument(
+        "--db", metavar="PATH|URL", default=default(None),
+        help=f"ticket database: a SQLite file or a postgresql:// URL (default: [database] in the config, else {default_database_path()})",
+    )
+    parser.add_argument(
+        "--config", type=Path, metavar="PATH", default=default(None),
+        help="configuration file (default: $FRONTDESK_CONFIG, then the user config folder)",
+    )
+    parser.add_argument(
+        "--demo", action="store_true", default=default(False),
+        help="run on a throwaway demo mailbox: no configuration, no network",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="frontdesk",
@@ -271,16 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'frontdesk COMMAND --help' for the options of one command.",
     )
     parser.add_argument("--version", action="version", version=f"frontdesk {_version()}")
-    parser.add_argument(
-        "--db", metavar="PATH|URL",
-        help=f"ticket database: a SQLite file or a postgresql:// URL (default: [database] in the config, else {default_database_path()})",
-    )
-    parser.add_argument("--config", type=Path, metavar="PATH", help="configuration file (default: $FRONTDESK_CONFIG, then the user config folder)")
-    parser.add_argument("--demo", action="store_true", help="run on a throwaway demo mailbox: no configuration, no network")
+    _add_shared_options(parser)
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def verb(name: str, handler: Callable[[Context], int], help_text: str) -> argparse.ArgumentParser:
         sub = verbs.add_parser(name, help=help_text, description=help_text)
+        _add_shared_options(sub, after_verb=True)
         sub.set_defaults(handler=handler)
         return sub
 
@@ -298,11 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
     show = with_id(verb("show", cmd_show, "Show one ticket: its SLA clocks, thread and history."))
     show.add_argument("--json", action="store_true", help="print JSON for scripts")
 
-    triage = with_id(verb("triage", cmd_triage, "Set a ticket's severity (1: production badly hurt; 2: everything else)."))
-    triage.add_argument("--severity", type=int, choices=(1, 2), required=True)
+    triage = with_id(verb("triage", cmd_triage, f"Set a ticket's severity: {severity_guide()}."))
+    triage.add_argument("--severity", type=int, choices=SEVERITY_LEVELS, required=True)
 
     assign = with_id(verb("assign", cmd_assign, "Hand a ticket to a support owner who sees it through."))
-    assign.add_argument("owner", metavar="OWNER-EMAIL", help="an owner from the [[owners]] section of the config")
+    assign.add_argument(
+        "owner", metavar="OWNER",
+        help="an owner from the [[owners]] section of the config: their email, or a unique start of their name or email (any case)",
+    )
     assign.add_argument("--note", help="a note for the owner, kept in the ticket's history")
 
     with_id(verb("take", cmd_take, "Make a ticket yours: assign it to the [[owners]] entry with your [me] email."))
@@ -361,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args.handler = cmd_inbox
     out = Console(highlight=False, soft_wrap=True)
+    out.push_theme(command_line_looks(out))  # "status.breached" and the other looks, in 16 colours
     err = Console(stderr=True, highlight=False)
     try:
         clock = _clock()
@@ -372,7 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return args.handler(ctx)
             finally:
                 ctx.close()
-    except (ConfigError, UsageError, DatabaseError) as error:  # DatabaseError: one that can't be reached or used
+    # DatabaseError: one that can't be reached or used; UnknownOwner: a typed owner that is nobody or several
+    except (ConfigError, UsageError, DatabaseError, UnknownOwner) as error:
         return _fail(str(error), 2)
     except Held as held:  # the ticket moved since the reply began: nothing was queued
         return _fail(f"{held} (--force sends it anyway)", 3)

@@ -1,9 +1,9 @@
 """Writing a reply: the rep's words above the customer's last message (quoted, as mail clients do),
 snippets inserted at the cursor, and a draft that survives leaving, quitting and crashes.
 
-Every database call runs in a thread worker; results come back to the event loop with
-call_from_thread. Draft writes and the send share one lock, so a late draft save can never bring
-back the draft that sending has just cleared.
+Every database call is the screen's background work (tui/background.py), but for the draft written
+as the screen closes, which must finish even as the app quits. Draft writes and the send share one
+lock, so a late draft save can never bring back the draft that sending has just cleared.
 
 The draft remembers what the rep saw when it began (a `Seen`, kept with the draft row) and which
 customer message it quotes: the send is held when the ticket moved since (tui/held_screen.py shows
@@ -13,11 +13,10 @@ what changed), and a draft brought back under a newer customer message offers to
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 from functools import partial
-from typing import TypeVar
 
 from peewee import PeeweeException
 from textual.app import ComposeResult
@@ -33,13 +32,12 @@ from frontdesk.mail.safe_text import display_line, display_safe
 from frontdesk.storage import usecases
 from frontdesk.storage.errors import DraftKeptHere, Held, Seen
 from frontdesk.storage.models import Message
-from frontdesk.storage.snippets import placeholders
+from frontdesk.storage.snippets import Filled, placeholders
 from frontdesk.storage.store import Store, StoreError, reply_subject
 
+from .background import Background, failure_text
 from .held_screen import DISCARD, SEND, DiscardDraftScreen, HeldScreen
 from .modals import SnippetChoice, SnippetPickerScreen, plain, text_static
-
-T = TypeVar("T")
 
 QUOTE = "> "
 SAVE_DELAY = 0.5  # seconds of quiet before the draft is written: the most a crash can lose
@@ -129,8 +127,9 @@ class ReplyEditor(TextArea, inherit_bindings=False):
     ]
 
 
-class ComposeScreen(Screen[bool]):
-    """Reply to one ticket. Dismisses with True once the reply is queued, False when left."""
+class ComposeScreen(Background, Screen[bool]):
+    """Reply to one ticket. Dismisses with True once the reply is queued (`queued` says what that
+    did, for undo), False when left."""
 
     BINDINGS = [
         Binding("ctrl+s", "send", "Send"),
@@ -149,13 +148,13 @@ class ComposeScreen(Screen[bool]):
         self._dirty = False  # edits not yet handed to a draft write
         self._sending = False
         self._sent = False  # read by draft writes in threads, under _lock
+        self.queued: usecases.Done | None = None
         self._lock = threading.Lock()
         self._save_timer: Timer | None = None
         self._snippet: str | None = None  # the last snippet inserted, for the ticket's history
         self._seen: Seen | None = None  # what the rep saw when the reply began: newer changes hold it
         self._quoted: int | None = None  # the customer message the text quotes
         self._newer = False  # the customer wrote after the quoted message: ctrl+r quotes the newest
-        self._gone = False  # unmounted: results arriving from threads are dropped
         # Kept, not queried: the text is still needed while the screen is being taken down.
         self.editor = ReplyEditor(id="compose-body", read_only=True, soft_wrap=True)
 
@@ -173,7 +172,7 @@ class ComposeScreen(Screen[bool]):
         return Horizontal(text_static(Content(label), classes="field"), text_static(Content(""), id=id))
 
     def on_mount(self) -> None:
-        self._in_thread(self._load, self._loaded, group="compose-load")
+        self.in_background(self._load, self._loaded, group="compose-load")
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -222,18 +221,17 @@ class ComposeScreen(Screen[bool]):
             self._save_timer.stop()
         self._save_timer = self.set_timer(SAVE_DELAY, self._save_draft)
 
-    def _save_draft(self, quietly: bool = False) -> Worker[str | None]:
+    def _save_draft(self, quietly: bool = False) -> Worker[tuple[str | None, str] | None]:
         """Hand the current text to a draft write; the write reports on the status line (when
         `quietly`, only a problem: the line says something more useful)."""
         self._saved = self.editor.text
         self._dirty = False
-        return self.run_worker(partial(self._write_and_report, quietly), thread=True, group="compose-draft")
+        return self.in_background(self._write_draft, partial(self._draft_written, quietly), group="compose-draft")
 
-    def _write_and_report(self, quietly: bool = False) -> str | None:
-        problem, said = self._write_draft()
+    def _draft_written(self, quietly: bool, written: tuple[str | None, str]) -> None:
+        problem, said = written
         if problem is not None or not quietly:
-            self.app.call_from_thread(self._while_here, self._status, said, problem is not None)
-        return problem
+            self._status(said, problem is not None)
 
     def _write_draft(self) -> tuple[str | None, str]:
         """Write the last handed-over text (in a thread): (the reason it failed, what to say).
@@ -258,19 +256,19 @@ class ComposeScreen(Screen[bool]):
             self._save_timer = None
 
     def on_unmount(self) -> None:
-        # Leaving by a key saves first; this catches the app quitting mid-sentence. A plain thread,
-        # not a worker: workers are cancelled with the screen, and this must not touch the UI.
-        self._gone = True
+        # Leaving by a key saves first; this catches the app quitting mid-sentence.
         self._stop_save_timer()
         if self._dirty and not self._sent:
             self._saved = self.editor.text
-            threading.Thread(target=self._write_draft, name="frontdesk-draft").start()
+            self.must_finish(self._write_draft, name="frontdesk-draft")
 
     async def action_leave(self) -> None:
+        if self._sending:
+            return  # queuing or discarding: its outcome closes the screen, and says what happened
         self._stop_save_timer()
         if self._dirty:
-            problem = await self._save_draft().wait()
-            if problem:
+            written = await self._save_draft().wait()
+            if written is None or written[0] is not None:
                 return  # stay: the reason is on the status line and the text is still here
         kept = self._ready and own_text(self.editor.text).strip()
         self.notify("Draft kept: reply to this ticket again to carry on." if kept else "Nothing written: no draft kept.", markup=False)
@@ -280,7 +278,7 @@ class ComposeScreen(Screen[bool]):
 
     def action_snippet(self) -> None:
         if self._ready and not self._sending:
-            self._in_thread(self._snippet_choices, self._pick_snippet, group="compose-snippets")
+            self.in_background(self._snippet_choices, self._pick_snippet, group="compose-snippets")
 
     def _snippet_choices(self) -> list[SnippetChoice]:
         return [SnippetChoice(snippet.name, snippet.title) for snippet in self.store.snippets()]
@@ -293,12 +291,20 @@ class ComposeScreen(Screen[bool]):
 
     def _snippet_picked(self, name: str | None) -> None:
         if name is not None:
-            self._in_thread(partial(self._render_snippet, name), partial(self._insert, name), group="compose-snippets")
+            filling = partial(self.store.snippet_for_editing, self.ticket_id, name)
+            self.in_background(filling, partial(self._insert, name), group="compose-snippets")
 
-    def _insert(self, name: str, text: str) -> None:
-        """At the cursor, replacing any selection; the cursor ends after the inserted text."""
+    def _insert(self, name: str, filled: Filled) -> None:
+        """At the cursor, replacing any selection; the cursor then goes where the rep types: the
+        snippet's {cursor}, else the top of its body (not the end of the signature)."""
         editor = self.editor
-        editor.replace(display_safe(text), *editor.selection, maintain_selection_offset=False)
+        # Cleaned in two parts, so that the cursor's place survives what display_safe removes.
+        before, after = display_safe(filled.text[: filled.cursor]), display_safe(filled.text[filled.cursor :])
+        start = min(editor.selection)
+        editor.replace(before + after, *editor.selection, maintain_selection_offset=False)
+        lines = before.split("\n")
+        column = (start[1] if len(lines) == 1 else 0) + len(lines[-1])
+        editor.move_cursor((start[0] + len(lines) - 1, column))
         editor.focus()
         self._snippet = name
 
@@ -317,25 +323,26 @@ class ComposeScreen(Screen[bool]):
         self._sending = True
         self.editor.read_only = True
         self._status("Queuing the reply…")
-        self._in_thread(partial(self._queue, text), self._queued, group="compose-send")
+        self.in_background(partial(self._queue, text), self._queued, group="compose-send")
 
-    def _queue(self, body: str) -> Held | None:
+    def _queue(self, body: str) -> usecases.Done | Held:
         """Queue the reply (in a thread); a Held comes back to be shown, nothing queued."""
         with self._lock:
             try:
-                usecases.reply(self.store, self.ticket_id, body, self._snippet, seen=self._seen)
+                done = usecases.reply(self.store, self.ticket_id, body, self._snippet, seen=self._seen)
             except Held as held:
                 return held
             self._sent = True
-        return None
+        return done
 
-    def _queued(self, held: Held | None) -> None:
-        if held is None:
+    def _queued(self, result: usecases.Done | Held) -> None:
+        if not isinstance(result, Held):
+            self.queued = result
             self.dismiss(True)
             return
         self._status("Not sent: the ticket changed since you began this reply.", problem=True)
         now, zone = self.store.clock.now(), self.store.config.calendar.timezone
-        self.app.push_screen(HeldScreen(held, zone, now), partial(self._held_choice, held))
+        self.app.push_screen(HeldScreen(result, zone, now), partial(self._held_choice, result))
 
     def _held_choice(self, held: Held, choice: str | None) -> None:
         """Send anyway, back to editing, or discard. Either way the rep has now seen what changed:
@@ -343,7 +350,7 @@ class ComposeScreen(Screen[bool]):
         self._seen = held.current
         if choice == SEND:
             self._status("Queuing the reply…")
-            self._in_thread(partial(self._queue, self.editor.text), self._queued, group="compose-send")
+            self.in_background(partial(self._queue, self.editor.text), self._queued, group="compose-send")
             return
         self._sending = False
         self.editor.read_only = False
@@ -377,7 +384,7 @@ class ComposeScreen(Screen[bool]):
         self._stop_save_timer()
         self._sending = True
         self.editor.read_only = True
-        self._in_thread(self._discard, self._discarded, group="compose-send")
+        self.in_background(self._discard, self._discarded, group="compose-send")
 
     def _discard(self) -> None:
         with self._lock:  # after any draft write in flight, and none after it
@@ -391,7 +398,7 @@ class ComposeScreen(Screen[bool]):
 
     def action_refresh_quote(self) -> None:
         if self._ready and not self._sending and self._newer:
-            self._in_thread(self._latest_message, self._requote, group="compose-quote")
+            self.in_background(self._latest_message, self._requote, group="compose-quote")
 
     def _latest_message(self) -> Message | None:
         messages = self.store.messages(self.ticket_id)
@@ -413,27 +420,11 @@ class ComposeScreen(Screen[bool]):
 
     # --- plumbing --------------------------------------------------------------------------
 
-    def _in_thread(self, work: Callable[[], T], done: Callable[[T], None], group: str) -> None:
-        """Run a store call in a thread; its result goes to `done`, a refusal to the status line."""
-
-        def run() -> None:
-            try:
-                result = work()
-            except (StoreError, PeeweeException) as error:
-                self.app.call_from_thread(self._while_here, self._failed, str(error))
-                return
-            self.app.call_from_thread(self._while_here, done, result)
-
-        self.run_worker(run, thread=True, group=group)
-
-    def _while_here(self, callback: Callable[..., object], *args: object) -> None:
-        if not self._gone:
-            callback(*args)
-
-    def _failed(self, reason: str) -> None:
+    def background_failed(self, error: Exception) -> None:
+        """A refused or failed store call: on the status line, and the reply can be edited again."""
         self._sending = False
         self.editor.read_only = not self._ready
-        self._status(reason, problem=True)
+        self._status(failure_text(error, self.store), problem=True)
         self.app.bell()
 
     def _status(self, message: str, problem: bool = False) -> None:

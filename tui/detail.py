@@ -5,43 +5,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 
 from frontdesk.storage.config import Config
 from frontdesk.storage.history import describe
 from frontdesk.storage.models import Event, Message, Outbox
 from frontdesk.storage.pending import Pending
-from frontdesk.storage.sla import TargetState
+from frontdesk.storage.sla import TargetState, format_span, severity
 from frontdesk.storage.views import TicketView
 
-from .countdown import format_countdown, live_remaining, live_status
+from .looks import STATUS_STYLE
 
 STATUS_WORDS = {
     "ok": "on track",
     "at_risk": "AT RISK",
     "breached": "BREACHED",
-    "paused": "paused (waiting on the customer)",
+    "paused": "paused",  # the state says why (waiting); longer words wrap the line at 80 columns
     "met": "met",
     "missed": "missed",
 }
-STATUS_STYLE = {"ok": "green", "at_risk": "bold yellow", "breached": "bold red", "met": "green", "missed": "red", "paused": "dim"}
 # The handbook's advice once a customer has written this often since the hand-off.
 CALL_HINT_AFTER = 3
 
 
-def when(moment: datetime | None, tz) -> str:
-    return moment.astimezone(tz).strftime("%a %d %b %H:%M") if moment else "-"
+def when(moment: datetime | None, tz, named: bool = True) -> str:
+    """In the business time zone, named (quoted mail shows other zones' offsets) unless a line
+    nearby names it already."""
+    return moment.astimezone(tz).strftime("%a %d %b %H:%M %Z" if named else "%a %d %b %H:%M") if moment else "-"
 
 
 def target_line(name: str, target: TargetState | None, now: datetime, tz) -> Text:
     line = Text(f"{name:<11}", style="bold")
     if target is None:
-        return line.append("no target", style="dim")
-    status = live_status(target, now)
-    line.append(f"{STATUS_WORDS[status]:<9}", style=STATUS_STYLE[status])
+        return line.append("no target", style="muted")
+    status = target.status_at(now)
+    word = STATUS_WORDS[status]
+    line.append(word, style=STATUS_STYLE[status]).append(" " * (9 - len(word)))  # a reversed look stops at the word
     line.append(f"  due {when(target.due_at, tz)} ({target.target})")
-    if status not in ("met", "missed"):
-        line.append("  ").append(format_countdown(live_remaining(target, now)), style=STATUS_STYLE[status])
+    if not target.stopped:
+        line.append("  ").append(format_span(target.remaining_at(now)), style=STATUS_STYLE[status])
     return line
 
 
@@ -50,25 +54,42 @@ def ticket_summary(ticket: TicketView, now: datetime, tz) -> Text:
     text = Text()
     text.append(f"#{ticket.id} ", style="bold").append(ticket.subject or "(no subject)", style="bold")
     text.append("\n")
-    who = ticket.requester_name + " " if ticket.requester_name else ""
-    text.append(f"{who}<{ticket.requester}>", style="dim")
-    text.append(f" · {ticket.customer or 'no agreement on file'} · owner {ticket.owner_name or 'none'} · {ticket.state}\n")
+    text.append(ticket.requester_name or f"<{ticket.requester}>", style="muted")
+    text.append(f" · {ticket.customer or 'no agreement on file'} · owner {ticket.owner_name or 'none'} · {ticket.state}")
+    if ticket.requester_name:  # the address last: a narrow preview cuts it, not the owner or the state
+        text.append(f" · <{ticket.requester}>", style="muted")
+    text.append("\n")
     if ticket.automated:
         return text.append(f"{ticket.automated}: kept for the record, no SLA clock", style="dim")
     text.append_text(target_line("Response", ticket.sla.response, now, tz)).append("\n")
     return text.append_text(target_line("Resolution", ticket.sla.resolution, now, tz))
 
 
-def customer_lines(ticket: TicketView, config: Config) -> Text:
+def ticket_head(ticket: TicketView, config: Config, hints: bool) -> Group:
+    """The subject, then labelled lines whose long values wrap under the value, not the label (a
+    customer with an account executive is wider than 80 columns). `hints`: the keys that fill a gap."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", width=10, no_wrap=True)
+    grid.add_column()
+    # Text, never str: a Table reads str cells as markup, and names and subjects come from mail.
+    sender = f"{ticket.requester_name} <{ticket.requester}>" if ticket.requester_name else ticket.requester
+    grid.add_row(Text("From"), Text(sender))
+    grid.add_row(Text("Customer"), Text(_customer(ticket, config)))
+    level = severity(ticket.severity).name if ticket.severity else "not set" + (" (press s)" if hints else "")
+    owner = ticket.owner_name or "none" + (" (press o)" if hints else "")
+    opened = when(ticket.created_at, config.calendar.timezone, named=False)  # the clock lines under it name the zone
+    grid.add_row(Text("Severity"), Text(f"{level} · state {ticket.state} · owner {owner} · opened {opened}"))
+    title = Text(f"#{ticket.id} ", style="bold").append(ticket.subject or "(no subject)", style="bold")
+    return Group(title, grid)
+
+
+def _customer(ticket: TicketView, config: Config) -> str:
     customer = next((c for c in config.customers if c.name == ticket.customer), None)
-    text = Text("Customer   ", style="bold")
     if customer is None:
-        return text.append(f"{ticket.customer or 'none on file'}: the standard policy applies")
+        return f"{ticket.customer or 'none on file'}: the standard policy applies"
     policy = customer.policy or config.sla.default_policy
-    text.append(customer.name).append(f" · {customer.deployment or 'deployment unknown'} · policy {policy}")
-    if customer.account_executive:
-        text.append(f" · account executive {customer.account_executive}")
-    return text
+    text = f"{customer.name} · {customer.deployment or 'deployment unknown'} · policy {policy}"
+    return text + (f" · account executive {customer.account_executive}" if customer.account_executive else "")
 
 
 def call_hint(messages: Sequence[Message], events: Sequence[Event], state: str) -> Text | None:

@@ -29,9 +29,10 @@ _TEXT_LINES = 12  # of each message or reply shown; the whole thread is on the t
 
 
 def when(at: datetime, zone: tzinfo, now: datetime) -> str:
-    """15:05 today, else Tue 24 Nov 15:05, in the desk's time zone."""
+    """15:05 CET today, else Tue 24 Nov 15:05 CET: in the desk's time zone, named, since quoted
+    mail shows other zones' offsets."""
     local = at.astimezone(zone)
-    return f"{local:%H:%M}" if local.date() == now.astimezone(zone).date() else f"{local:%a %d %b %H:%M}"
+    return f"{local:%H:%M %Z}" if local.date() == now.astimezone(zone).date() else f"{local:%a %d %b %H:%M %Z}"
 
 
 def change_heading(change: Change, zone: tzinfo, now: datetime) -> Content:

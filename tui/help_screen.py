@@ -11,58 +11,47 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from frontdesk.storage.sla import SEVERITIES
+
+from .countdown import STATUS_LABEL
+from .keys import MOVING, OTHER, TRIAGE, VIEWS_GROUP, help_rows
 from .ticket_table import MARKERS
-from .views import VIEWS
 
-KEYS = (
-    ("Triage", (
-        ("s", "set severity: 1 when production is badly hurt, 2 for everything else"),
-        ("a", "acknowledge: queue a first response now, even before you know the answer (one per ticket)"),
-        ("r", "reply, with snippets (ctrl+t in the editor) and the thread quoted"),
-        ("o", "hand off to a support owner who sees the ticket through"),
-        ("t", "take: the ticket is yours (you are its owner)"),
-        ("w", "waiting on the customer (pauses the resolution clock); again to reopen"),
-        ("x", "resolve"),
-        ("u", "undo your last change, unless someone changed the ticket since"),
-        ("n", "internal note for the team, never sent"),
-    )),
-    ("Writing a reply", (
-        ("ctrl+s", "send; held if, since you began, the customer wrote, someone answered, or owner or state changed"),
-        ("", "   then: s send anyway, e back to editing, d discard (esc cancels an acknowledgement)"),
-        ("ctrl+t", "insert a snippet at the cursor"),
-        ("ctrl+r", "quote the customer's newest message instead (a draft brought back under a newer one)"),
-        ("ctrl+d", "discard the draft, after you confirm"),
-        ("esc", "leave: the draft is kept"),
-    )),
-    ("Moving around", (
-        ("↑ ↓ j k", "move; PgUp PgDn, Home End (g G) jump"),
-        ("enter", "open the ticket: thread, clocks, history"),
-        ("/", "search subjects, people, customers and message text; esc clears"),
-        ("p", "show or hide the preview under the list"),
-        ("esc q", "back from a ticket; q in the inbox quits"),
-    )),
-    ("The Outbox view (8)", (
-        ("R", "retry a failed message: it is queued again and sent at once"),
-        ("d", "discard a queued or failed message, after you confirm: it is never sent"),
-        ("enter", "open its ticket"),
-    )),
-    ("Everything else", (
-        ("S", "stats: response and resolution times, SLA attainment, the week's hand-over"),
-        ("ctrl+p", "command palette: every action and view by name, and the theme"),
-        ("?", "this help"),
-        ("ctrl+q", "quit"),
-    )),
+# Keys of the editor and of the lists themselves, which the key table (tui/keys.py) does not hold.
+WRITING = (
+    ("ctrl+s", "send; held if, since you began, the customer wrote, someone answered, or owner or state changed"),
+    ("", "   then: s send anyway, e back to editing, d discard (esc cancels an acknowledgement)"),
+    ("ctrl+t", "insert a snippet at the cursor"),
+    ("ctrl+r", "quote the customer's newest message instead (a draft brought back under a newer one)"),
+    ("ctrl+d", "discard the draft, after you confirm"),
+    ("esc", "leave: the draft is kept"),
 )
-
-
-VIEW_KEYS = (
-    (" ".join(view.hotkey for view in VIEWS), ", ".join(view.title for view in VIEWS)),
+IN_THE_LIST = (
+    ("↑ ↓ j k", "move; PgUp PgDn, Home End (g G) jump"),
+    ("enter", "open the ticket: thread, clocks, history"),
 )
-CLOCK_WORDS = (
-    ("LATE", "past due: the countdown shows how far over"),
-    ("RISK", "less than a fifth of the target left"),
-    ("wait", "paused while waiting on the customer"),
-    ("?", "in the Sev column: not triaged yet; the strictest response target applies"),
+OUTBOX_VIEW = (
+    ("R", "retry a failed message: it is queued again and sent at once"),
+    ("d", "discard a queued or failed message, after you confirm: it is never sent"),
+    ("enter", "open its ticket"),
+)
+ANYWHERE = (
+    ("ctrl+p", "command palette: every action and view by name, and the theme"),
+    ("ctrl+q", "quit, from any screen"),
+)
+# What the table's columns can say beyond plain words.
+COLUMNS = (
+    ("Due", "time left on the running clock: the response target until the first reply, then resolution"),
+    ("-3h", "in Due, a minus: past due by that much"),
+    ("-", "in Due: no clock running"),
+    ("met missed", "in Due: the clock has stopped, on time or late"),
+    (STATUS_LABEL["breached"], "in SLA: past due"),
+    (STATUS_LABEL["at_risk"], "in SLA: less than a fifth of the target left"),
+    (STATUS_LABEL["ok"], "in SLA: on track"),
+    (STATUS_LABEL["paused"], "in SLA: paused while waiting on the customer"),
+    (" ".join(severity.name for severity in SEVERITIES), "in Sev: the severity (s sets it)"),
+    ("?", "in Sev: not triaged yet; the strictest response target applies"),
+    ("auto", "in Sev: an automatic reply or a bounce, kept for the record: no SLA clock"),
 )
 
 
@@ -71,19 +60,32 @@ def _group(title: str, rows) -> Group:
     table.add_column(style="bold", no_wrap=True, min_width=9)
     table.add_column()
     for key, meaning in rows:
-        table.add_row(key, meaning)
+        table.add_row(Text(key), Text(meaning))  # Text: a key such as "[" is not markup
     return Group(Text(title, style="bold underline"), table, Text(""))
 
 
-def help_text() -> Group:
-    groups = [_group(title, rows) for title, rows in KEYS]
-    return Group(*groups, _group("Views", VIEW_KEYS), _group("Clocks", CLOCK_WORDS), _group("Markers, after the ticket number", MARKERS))
+def help_text(keys: dict[str, list[str]]) -> Group:
+    """Every key, with the keys in force (`keys`: binding id -> keys, tui/keys.py)."""
+    return Group(
+        _group(TRIAGE, help_rows(keys, TRIAGE)),
+        _group("Writing a reply", WRITING),
+        _group(MOVING, IN_THE_LIST + tuple(help_rows(keys, MOVING))),
+        _group(VIEWS_GROUP, help_rows(keys, VIEWS_GROUP)),
+        _group("The Outbox view (8)", OUTBOX_VIEW),
+        _group(OTHER, tuple(help_rows(keys, OTHER)) + ANYWHERE),
+        _group("Columns", COLUMNS),
+        _group("Markers, after the ticket number", MARKERS),
+    )
 
 
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close")]
 
+    def __init__(self, keys: dict[str, list[str]]) -> None:
+        super().__init__()
+        self.keys = keys
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Static(Text("Keys", style="bold"), id="help-title")
-            yield Static(help_text())
+            yield Static(help_text(self.keys))

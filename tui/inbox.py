@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rich.text import Text
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from frontdesk.storage import outbox as outbox_life
 from frontdesk.storage import pending as pending_mail
@@ -20,11 +20,12 @@ from frontdesk.storage.team import Taken, Turn
 from frontdesk.storage.views import TicketView
 
 from . import views as inbox_views
-from .actions import ACTION_BINDINGS, TicketActions
+from .actions import TicketActions
 from .alerts import Alerts
+from .background import Background
 from .detail import ticket_summary
 from .handover_screen import HandoverScreen, since
-from .help_screen import HelpScreen
+from .keys import INBOX, KeysFooter, bindings
 from .marks import Marks, with_present
 from .modals import ConfirmScreen
 from .outbox_view import OutboxList, attempts_words, pending_lines, retry_words, what
@@ -41,6 +42,31 @@ PREVIEW_PENDING_LINES = 2  # under the summary: the outbox and the draft (the re
 
 
 @dataclass
+class BannerPart:
+    forms: list[Text]  # the longest first; an empty last form lets the part go
+    shorten: int = 0  # which part gives way first (lowest); 0: never
+
+
+def fit_banner(parts: list[BannerPart], width: int) -> Text:
+    """The parts side by side, each in the longest form that lets the line fit `width`."""
+    chosen = [0] * len(parts)
+
+    def line() -> Text:
+        return Text().join(part.forms[form] for part, form in zip(parts, chosen, strict=True))
+
+    for index in sorted((i for i, part in enumerate(parts) if part.shorten), key=lambda i: parts[i].shorten):
+        while line().cell_len > width and chosen[index] < len(parts[index].forms) - 1:
+            chosen[index] += 1
+    return line()
+
+
+class SearchInput(Input):
+    """The search box: ↓ goes down into the results (enter opens one: on_input_submitted)."""
+
+    BINDINGS = [Binding("down", "screen.search_results", "Results", show=False)]
+
+
+@dataclass
 class Loaded:
     rows: list[TicketView] = field(default_factory=list)  # open tickets
     resolved: list[TicketView] = field(default_factory=list)  # the latest ones
@@ -49,16 +75,9 @@ class Loaded:
     outbox_tickets: dict[int, TicketView] = field(default_factory=dict)  # tickets of unsent mail not in the rows
 
 
-class InboxScreen(TicketActions, Screen):
-    BINDINGS = [
-        *ACTION_BINDINGS,
-        Binding("slash", "search", "Search"),
-        Binding("escape", "clear_search", "Clear search", show=False),
-        Binding("p", "toggle_preview", "Preview", show=False),
-        Binding("question_mark", "help", "Keys"),
-        Binding("q", "app.quit", "Quit"),
-        *[Binding(view.hotkey, f"view('{view.key}')", view.title, show=False) for view in inbox_views.VIEWS],
-    ]
+class InboxScreen(TicketActions, Background, Screen):
+    BINDINGS = bindings(INBOX)
+    keys_where = INBOX
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,6 +85,8 @@ class InboxScreen(TicketActions, Screen):
         self.loaded = Loaded()
         self.search_ids: set[int] | None = None
         self.search_rows: list[TicketView] = []
+        self._searched: str | None = None  # the query the results shown are for
+        self._open_when_found = False  # enter was pressed before the results came
         self._data_version: int | None = None
         self._alerts: Alerts | None = None
         self._by_id: dict[int, TicketView] = {}
@@ -75,22 +96,26 @@ class InboxScreen(TicketActions, Screen):
         self.marks: dict[int, Marks] = {}
         self._failures_seen: set[tuple[int, int]] | None = None  # (outbox id, attempts); None before the first load
         self._turn_loaded = False
+        self._tab_counts: dict[str, int] = {view.key: 0 for view in inbox_views.VIEWS}
+        self._cursor_to: int | None = None  # where the cursor goes when the rows are next shown
 
     def compose(self) -> ComposeResult:
         yield Static(id="banner", markup=False)
         yield Static(id="tabs", markup=False)
-        yield Input(placeholder="Search subjects, people, customers and message text", id="search")
+        yield SearchInput(placeholder="Search subjects, people, customers, mail, notes · ↓ results · enter opens", id="search")
         with Vertical(id="main"):
             yield TicketTable(self.app.clock, empty_text="Loading tickets…", id="tickets")
             yield OutboxList(id="outbox")
             yield Static(id="preview", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._alerts = Alerts(self.app)
         self.query_one("#search", Input).display = False
         self.query_one(OutboxList).display = False
         self.query_one("#preview").display = self.app.size.height >= 30
+        # The preview's looks (looks.py) are fixed when it is shown: a new theme shows it again.
+        self.app.theme_changed_signal.subscribe(self, lambda _: self._show_preview(self._selected_ticket_id()))
         self.show_banner()
         if team.me(self.app.config) is None:
             self.app.notify(team.who_are_you(self.app.config), title="frontdesk", severity="warning", timeout=30, markup=False)
@@ -105,7 +130,7 @@ class InboxScreen(TicketActions, Screen):
     def _load_first_screen(self) -> None:
         """The most urgent tickets from the due-time index, shown while everything else loads."""
         store = self.app.store
-        self.app.in_background(lambda: store.first_screen(FIRST_SCREEN_ROWS), self._first_screen, group="first")
+        self.in_background(lambda: store.first_screen(FIRST_SCREEN_ROWS), self._first_screen, group="first")
 
     def _first_screen(self, rows: list[TicketView]) -> None:
         if self.loaded.rows or self.view_key != "open" or self.search_ids is not None:
@@ -128,7 +153,7 @@ class InboxScreen(TicketActions, Screen):
             outbox_tickets = {row.id: row for row in store.views_of(missing)} if missing else {}
             return Loaded(rows, resolved, total, pending, outbox_tickets)
 
-        self.app.in_background(load, self._loaded, group="load", exclusive=True)
+        self.in_background(load, self._loaded, group="load", exclusive=True)
 
     def _loaded(self, loaded: Loaded) -> None:
         self._alerts.loaded(loaded.rows, self.app.clock.now())
@@ -195,7 +220,7 @@ class InboxScreen(TicketActions, Screen):
         self._show_preview(message.entry.ticket_id if message.entry is not None else None)
 
     def on_outbox_list_opened(self, message: OutboxList.Opened) -> None:
-        self.app.push_screen(TicketScreen(message.ticket_id), lambda _: self.reload())
+        self._open(message.ticket_id)
 
     def on_outbox_list_retry(self, message: OutboxList.Retry) -> None:
         self.retry_send(message.entry)
@@ -283,7 +308,8 @@ class InboxScreen(TicketActions, Screen):
         table = self.query_one(TicketTable)
         table.empty_text = self._empty_text()
         self._by_id = {row.id: row for row in rows}
-        table.set_rows(rows)
+        table.set_rows(rows, keep_ticket=self._cursor_to)
+        self._cursor_to = None
         self._show_tabs(now, me)
         self._show_preview(table.ticket_id)
 
@@ -301,25 +327,31 @@ class InboxScreen(TicketActions, Screen):
     # --- the parts of the screen ---------------------------------------------------------
 
     def show_banner(self) -> None:
-        banner = Text(" frontdesk ", style="bold reverse")
+        """One line, each part whole: on a narrow screen the address goes first, then a quiet
+        mailbox line, then the demo notice and the rotation get their short forms."""
+        parts = [BannerPart([Text(" frontdesk ", style="bold reverse")])]
         if self.app.demo:
-            banner.append(" DEMO MAILBOX: made-up tickets, nothing is sent ", style="bold black on yellow")
-        banner.append("  ").append(self._rotation_line())
+            demo = (" DEMO MAILBOX: made-up tickets, nothing is sent ", " DEMO: nothing is sent ")
+            parts.append(BannerPart([Text(words, style="bold black on yellow") for words in demo], shorten=3))
+        parts.append(BannerPart([Text("  ").append_text(line) for line in self._rotation_lines()], shorten=4))
         mailbox = self.app.mailbox
         if mailbox is not None:
             trouble = mailbox.state.status in ("waiting", "stopped")
-            banner.append(" · ").append(mailbox.state.line(self.app.config.calendar.timezone), style="bold red" if trouble else "dim")
-        # Last: the line is cut at the screen's edge, and the address matters least.
-        banner.append(f" · {self.app.config.support.address or 'no support address configured'}")
-        self.query_one("#banner", Static).update(banner)
+            line = Text(" · ").append(mailbox.state.line(self.app.config.calendar.timezone), style="bold red" if trouble else "dim")
+            parts.append(BannerPart([line] if trouble else [line, Text()], shorten=2))
+        address = Text(f" · {self.app.config.support.address or 'no support address configured'}")
+        parts.append(BannerPart([address, Text()], shorten=1))
+        self.query_one("#banner", Static).update(fit_banner(parts, self.app.size.width))
 
-    def _rotation_line(self) -> Text:
+    def _rotation_lines(self) -> list[Text]:
+        """Who is on rotation, the longest form first."""
         if not self._turn_loaded:
-            return Text("")
+            return [Text("")]
         if self.turn is None:
-            return Text("Nobody on rotation: ctrl+p, Take over the rotation", style="bold")
+            return [Text(words, style="bold") for words in ("Nobody on rotation: ctrl+p, Take over the rotation", "Nobody on rotation")]
         tz = self.app.config.calendar.timezone
-        return Text(f"{self.turn.rep_name} on rotation since {since(self.turn.started_at, self.app.clock.now(), tz)}")
+        on = f"{self.turn.rep_name} on rotation"
+        return [Text(f"{on} since {since(self.turn.started_at, self.app.clock.now(), tz)}"), Text(on)]
 
     def _show_tabs(self, now, me) -> None:
         pool = self.search_rows if self.search_ids is not None else self.loaded.rows
@@ -327,14 +359,16 @@ class InboxScreen(TicketActions, Screen):
         if self.search_ids is None:
             counts["resolved"] = self.loaded.resolved_total
         counts[inbox_views.OUTBOX] = len(self._outbox_entries())
-        narrow = self.app.size.width < 100
-        tabs = Text()
-        for view in inbox_views.VIEWS:
-            label = f" {view.hotkey} {view.short if narrow else view.title} {counts[view.key]} "
-            tabs.append(label, style="reverse bold" if view.key == self.view_key else "")
-        if self.search_ids is not None:
-            tabs.append("  search results", style="italic")
+        self._tab_counts = counts
+        self._draw_tabs()
+
+    def _draw_tabs(self) -> None:
+        tabs = inbox_views.tabs(self._tab_counts, self.view_key, self.search_ids is not None, self.app.size.width)
         self.query_one("#tabs", Static).update(tabs)
+
+    def on_resize(self) -> None:
+        self.show_banner()
+        self._draw_tabs()
 
     def _show_preview(self, ticket_id: int | None) -> None:
         preview = self.query_one("#preview", Static)
@@ -370,11 +404,26 @@ class InboxScreen(TicketActions, Screen):
     def current_ticket(self) -> TicketView | None:
         return self._row(self._selected_ticket_id())
 
+    def _open(self, ticket_id: int) -> None:
+        self.app.push_screen(TicketScreen(ticket_id), lambda _: self.reload())
+
+    def triaged(self, ticket: TicketView) -> None:
+        """Triage goes down the list: the cursor moves on to the next untriaged ticket below (else
+        the first one above) instead of following the ticket just triaged."""
+        rows = list(self.query_one(TicketTable).rows)
+        at = next((i for i, row in enumerate(rows) if row.id == ticket.id), None)
+        if at is None:
+            return
+        untriaged = inbox_views.VIEW_BY_KEY["untriaged"].keep
+        now = self.app.clock.now()
+        after = (row for row in rows[at + 1 :] + rows[:at] if untriaged(row, now, None))
+        self._cursor_to = next((row.id for row in after), None)
+
     def on_ticket_table_highlighted(self, message: TicketTable.Highlighted) -> None:
         self._show_preview(message.ticket_id)
 
     def on_ticket_table_opened(self, message: TicketTable.Opened) -> None:
-        self.app.push_screen(TicketScreen(message.ticket_id), lambda _: self.reload())
+        self._open(message.ticket_id)
 
     # --- views, search, preview ----------------------------------------------------------
 
@@ -395,31 +444,52 @@ class InboxScreen(TicketActions, Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         text = event.value.strip()
         if not text:
-            self.search_ids = None
+            self.search_ids = self._searched = None
             self._show_rows()
             return
         store = self.app.store
 
-        def find() -> tuple[set[int], list[TicketView]]:
+        def find() -> tuple[str, set[int], list[TicketView]]:
             ids = store.search(text)
-            return set(ids), store.views_of(ids)
+            return text, set(ids), store.views_of(ids)
 
-        self.app.in_background(find, self._found, group="search", exclusive=True)
+        self.in_background(find, self._found, group="search", exclusive=True)
 
-    def _found(self, found: tuple[set[int], list[TicketView]]) -> None:
-        if not self.query_one("#search", Input).value.strip():
-            return  # cleared while the search ran
-        self.search_ids, self.search_rows = found
+    def _found(self, found: tuple[str, set[int], list[TicketView]]) -> None:
+        text, ids, rows = found
+        if self.query_one("#search", Input).value.strip() != text:
+            return  # changed or cleared while the search ran: a newer search follows
+        self._searched, self.search_ids, self.search_rows = text, ids, rows
         self._show_rows()
+        if self.view_key != inbox_views.OUTBOX:
+            self.query_one(TicketTable).action_jump(0)  # the cursor on the first result, like fzf
+        if self._open_when_found:
+            self._open_when_found = False
+            self._open_selected()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter opens the highlighted result (the top one, unless ↓ moved) at once, or as soon as
+        the search finishes; the list has the focus when the rep comes back."""
         self._focus_list()
+        text = event.value.strip()
+        if text and text == self._searched:
+            self._open_selected()
+        else:
+            self._open_when_found = bool(text)
+
+    def action_search_results(self) -> None:
+        self._focus_list()
+
+    def _open_selected(self) -> None:
+        if (ticket_id := self._selected_ticket_id()) is not None:
+            self._open(ticket_id)
 
     def action_clear_search(self) -> None:
         search = self.query_one("#search", Input)
         search.value = ""
         search.display = False
-        self.search_ids = None
+        self.search_ids = self._searched = None
+        self._open_when_found = False
         self._focus_list()
         self._show_rows()
 
@@ -432,25 +502,11 @@ class InboxScreen(TicketActions, Screen):
         preview.display = not preview.display
         self._show_preview(self.query_one(TicketTable).ticket_id)
 
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen())
-
-    def palette_commands(self):
-        yield from super().palette_commands()
-        for view in inbox_views.VIEWS:
-            describe = view.describe or f"Show {view.title.lower()} tickets"
-            yield SystemCommand(f"View: {view.title}", f"{describe} (key {view.hotkey})", lambda key=view.key: self.action_view(key))
-        yield SystemCommand("Outbox: retry a failed send", "Queue the failed message again (key R in the Outbox view)", self.action_retry_send)
-        yield SystemCommand("Outbox: discard", "Drop a queued or failed message so it is never sent (key d in the Outbox view)", self.action_discard_send)
-        yield SystemCommand("Search", "Search tickets as you type (key /)", self.action_search)
-        yield SystemCommand("Take over the rotation", "Put yourself on front-line rotation and read the hand-over note", self.action_take_rotation)
-        yield SystemCommand("Hand-over note", "The note the previous rep left when the rotation changed hands", self.action_handover_note)
-
     # --- the rotation --------------------------------------------------------------------
 
     def _load_rotation(self) -> None:
         store = self.app.store
-        self.app.in_background(lambda: team.current_rotation(store), self._rotation_loaded, group="rotation", exclusive=True)
+        self.in_background(lambda: team.current_rotation(store), self._rotation_loaded, group="rotation", exclusive=True)
 
     def _rotation_loaded(self, turn: Turn | None) -> None:
         """Whoever took the rotation, here or in another process: the banner says so, and the

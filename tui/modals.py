@@ -8,13 +8,13 @@ sequences removed first.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -25,9 +25,12 @@ from textual.widgets import Button, ContentSwitcher, Input, OptionList, Static, 
 from textual.widgets.option_list import Option
 
 from frontdesk.mail.safe_text import display_line, display_safe
+from frontdesk.storage.owners import OwnerChoice, RankedOwner, TicketText, rank_owners
+from frontdesk.storage.sla import SEVERITIES, Policy, Severity, Targets
 from frontdesk.storage.snippets import SnippetError
 from frontdesk.storage.store import StoreError
 
+from .background import Background
 from .fuzzy import fuzzy_fields_score
 
 Result = TypeVar("Result")
@@ -55,73 +58,61 @@ def text_static(content: Content, classes: str = "", id: str | None = None) -> S
 # --- severity ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SeverityLevel:
-    level: int
-    title: str
-    meaning: str
-    targets: str
-
-
-# The handbook's definitions and default targets, written for someone on their first rotation.
-SEVERITY_LEVELS = (
-    SeverityLevel(
-        1,
-        "Severity 1: production is badly hurt",
-        "The customer can't use the product properly in production, and it is costing their business.",
-        "Answer within 24 hours; resolve within 72 hours. Clock time, weekends included.",
-    ),
-    SeverityLevel(
-        2,
-        "Severity 2: everything else",
-        "Something non-critical works only in part, or it's a how-to question or a feature request.",
-        "Answer within 5 business days; it's resolved when the work is complete.",
-    ),
-)
+def targets_text(targets: Targets) -> str:
+    """'Answer within 24 hours; resolve within 72 hours. Clock time, weekends included.'"""
+    response, resolution = targets.response, targets.resolution
+    answer = f"Answer within {response.words}" if response else "No response target"
+    resolve = f"resolve within {resolution.words}" if resolution else "it's resolved when the work is complete"
+    clock_time = any(target and not target.is_business for target in (response, resolution))
+    return f"{answer}; {resolve}." + (" Clock time, weekends included." if clock_time else "")
 
 
 class SeverityChoice(Horizontal):
-    """One severity with its meaning; clicking it chooses it, like its key."""
+    """One severity with its meaning and the ticket's targets for it; clicking it chooses it, like its key."""
 
-    def __init__(self, level: SeverityLevel, current: bool) -> None:
+    def __init__(self, severity: Severity, targets: Targets, current: bool) -> None:
         super().__init__(classes="severity-choice -current" if current else "severity-choice")
-        self.level = level
+        self.severity = severity
+        self.targets = targets
         self.current = current
 
     def compose(self) -> ComposeResult:
-        level = self.level
-        yield text_static(Content(f" {level.level} "), classes="severity-key")
-        title = Content.assemble((level.title, "bold"), ("  (current)" if self.current else ""))
-        meaning = Content("\n").join([title, Content(level.meaning), Content(level.targets)])
+        severity = self.severity
+        yield text_static(Content(f" {severity.level} "), classes="severity-key")
+        current = "  (current)" if self.current else ""
+        title = Content.assemble((f"{severity.title}: {severity.summary}", "bold"), current)
+        meaning = Content("\n").join([title, Content(severity.meaning), Content(targets_text(self.targets))])
         yield text_static(meaning, classes="severity-meaning")
 
     def on_click(self, event: Click) -> None:
         event.stop()
-        self.screen.dismiss(self.level.level)
+        self.screen.dismiss(self.severity.level)
 
 
 class SeverityScreen(ModalScreen[int | None]):
-    """Choose a ticket's severity with the definitions on screen. Dismisses with 1, 2 or None."""
+    """Choose a ticket's severity with the definitions and the ticket's own targets on screen.
+    Dismisses with the level chosen or None."""
 
     BINDINGS = [
-        Binding("1", "choose(1)", "Severity 1"),
-        Binding("2", "choose(2)", "Severity 2"),
+        *(Binding(str(severity.level), f"choose({severity.level})", severity.title) for severity in SEVERITIES),
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, subject: str, current: int | None) -> None:
+    def __init__(self, subject: str, current: int | None, policy: Policy) -> None:
         super().__init__()
         self.subject = subject
         self.current = current
+        self.policy = policy
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = "Severity"
             yield text_static(plain(self.subject), classes="dialog-subject")
-            for level in SEVERITY_LEVELS:
-                yield SeverityChoice(level, level.level == self.current)
-            yield text_static(Content("Standard targets; a customer with its own agreement may have others."), "muted")
-            yield text_static(key_hints(("1", "Severity 1"), ("2", "Severity 2"), ("Esc", "cancel")), "keys")
+            for severity in SEVERITIES:
+                yield SeverityChoice(severity, self.policy.targets_for(severity.level), severity.level == self.current)
+            yield text_static(plain(f"Targets of the ticket's {self.policy.name} policy."), "muted")
+            keys = [(str(severity.level), severity.title) for severity in SEVERITIES]
+            yield text_static(key_hints(*keys, ("Esc", "cancel")), "keys")
 
     def action_choose(self, level: int) -> None:
         self.dismiss(level)
@@ -275,33 +266,10 @@ def no_match(query: str, what: str) -> Option:
 # --- owner picker --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OwnerChoice:
-    name: str
-    email: str
-    team: str | None
-    areas: tuple[str, ...]
-    open_tickets: int
-
-
-@dataclass(frozen=True)
-class RankedOwner:
-    owner: OwnerChoice
-    matched: tuple[str, ...]  # the owner's areas that the ticket mentions
-
-
-def matched_areas(areas: Sequence[str], ticket_text: str) -> tuple[str, ...]:
-    """Areas named in the ticket as whole words: 'helm' in 'Helm upgrade', not in 'helmet'."""
-    return tuple(
-        area for area in areas if area.strip() and re.search(rf"(?<!\w){re.escape(area.strip())}(?!\w)", ticket_text, re.I)
-    )
-
-
-def rank_owners(owners: Sequence[OwnerChoice], ticket_text: str, query: str = "") -> list[RankedOwner]:
-    """Owners whose areas the ticket mentions first, then the least loaded; a query filters
-    fuzzily over name, team, email and areas and puts the best matches first."""
-    ranked = [RankedOwner(owner, matched_areas(owner.areas, ticket_text)) for owner in owners]
-    ranked.sort(key=lambda r: (not r.matched, r.owner.open_tickets, -len(r.matched), r.owner.name.casefold()))
+def owners_shown(owners: Sequence[OwnerChoice], ticket: TicketText, query: str = "") -> list[RankedOwner]:
+    """The suggested order (storage/owners.py rank_owners); a query filters fuzzily over name,
+    team, email and areas and puts the best matches first."""
+    ranked = rank_owners(owners, ticket)
     if not query.strip():
         return ranked
     scored = [(_owner_score(query, r.owner), r) for r in ranked]
@@ -315,6 +283,8 @@ def _owner_score(query: str, owner: OwnerChoice) -> int | None:
 
 
 def owner_prompt(ranked: RankedOwner, current: bool) -> Content:
+    """The owner and their load; under it their areas, those the ticket names first with where
+    (why the owner ranks where they do), each area once so that the line fits 80 columns."""
     owner = ranked.owner
     first = Content.assemble(
         (display_line(owner.name), "bold"),
@@ -322,11 +292,12 @@ def owner_prompt(ranked: RankedOwner, current: bool) -> Content:
         f"  {owner.open_tickets} open",
         ("  (current owner)" if current else "", "italic"),
     )
-    areas = ", ".join(display_line(area) for area in owner.areas) or "no areas listed"
-    second = Content.assemble("  ", areas)
+    named = {match.area for match in ranked.matched}
+    others = ", ".join(display_line(area) for area in owner.areas if area.strip() not in named)
     if ranked.matched:
-        matched = ", ".join(display_line(area) for area in ranked.matched)
-        second = Content.assemble(second, "   ", (f"matches: {matched}", "bold"))
+        second = Content.assemble("  ", (f"matches: {display_line(ranked.why)}", "bold"), f"   also: {others}" if others else "")
+    else:
+        second = Content.assemble("  ", others or "no areas listed")
     return Content("\n").join([first, second])
 
 
@@ -338,10 +309,10 @@ class OwnerPickerScreen(FilterPicker[tuple[str, str | None] | None]):
 
     FILTER_PLACEHOLDER = "Filter by name, team, email or area"
 
-    def __init__(self, owners: Sequence[OwnerChoice], ticket_text: str, current_owner: str | None) -> None:
+    def __init__(self, owners: Sequence[OwnerChoice], ticket: TicketText, current_owner: str | None) -> None:
         super().__init__()
         self.owners = {owner.email: owner for owner in owners}
-        self.ticket_text = ticket_text
+        self.ticket = ticket
         self.current_owner = current_owner
         self.chosen: OwnerChoice | None = None
 
@@ -365,7 +336,7 @@ class OwnerPickerScreen(FilterPicker[tuple[str, str | None] | None]):
     def options(self, query: str) -> list[Option]:
         if not self.owners:
             return [Option(Content("No owners configured: add [[owners]] to the config file."), disabled=True)]
-        ranked = rank_owners(list(self.owners.values()), self.ticket_text, query)
+        ranked = owners_shown(list(self.owners.values()), self.ticket, query)
         if not ranked:
             return [no_match(query, "owner")]
         return [Option(owner_prompt(r, r.owner.email == self.current_owner), id=r.owner.email) for r in ranked]
@@ -403,7 +374,7 @@ class SnippetChoice:
     title: str
 
 
-class SnippetPickerScreen(FilterPicker[str | None]):
+class SnippetPickerScreen(Background, FilterPicker[str | None]):
     """Pick a snippet, seeing it filled in for this ticket. Dismisses with its name or None.
 
     `preview(name)` returns the filled text or raises StoreError/SnippetError saying why it can't
@@ -443,15 +414,15 @@ class SnippetPickerScreen(FilterPicker[str | None]):
         if name in self.previews:
             self._show_preview(name)
         else:
-            self._render_preview(name)
+            fill, show = partial(self._preview_or_why, name), partial(self._store_preview, name)
+            self.in_background(fill, show, group="snippet-preview", exclusive=True)
 
-    @work(thread=True, exclusive=True, group="snippet-preview")
-    def _render_preview(self, name: str) -> None:
+    def _preview_or_why(self, name: str) -> tuple[bool, str]:
+        """The filled text, or why this snippet can't be used on this ticket."""
         try:
-            result = (True, self.preview(name))
+            return True, self.preview(name)
         except (StoreError, SnippetError) as error:
-            result = (False, str(error))
-        self.app.call_from_thread(self._store_preview, name, result)
+            return False, str(error)
 
     def _store_preview(self, name: str, result: tuple[bool, str]) -> None:
         self.previews[name] = result

@@ -14,24 +14,28 @@ from rich.text import Text
 from frontdesk.mail.ingest import IngestSummary
 from frontdesk.storage.config import Config
 from frontdesk.storage.models import Event, Message, Outbox
-from frontdesk.storage.sla import TargetState, format_remaining
+from frontdesk.storage.sla import TargetState, format_span, severity
 from frontdesk.storage.team import Taken, Turn
 from frontdesk.storage.views import TicketView, iso
 
-from .countdown import STATUS_LABEL, format_countdown, live_remaining, live_status
-from .detail import STATUS_STYLE, call_hint, customer_lines, history_lines, message_block, target_line
+from .countdown import STATUS_LABEL
+from .detail import call_hint, history_lines, message_block, target_line, ticket_head
+from .looks import STATUS_STYLE
 
 
 def countdown(target: TargetState | None, now: datetime) -> Text:
+    """Time left on a running or paused clock; a stopped one's final met or missed."""
     if target is None:
         return Text("-", style="dim")
-    return Text(format_countdown(live_remaining(target, now)), style=STATUS_STYLE[live_status(target, now)])
+    status = target.status_at(now)
+    return Text(status if target.stopped else format_span(target.remaining_at(now)), style=STATUS_STYLE[status])
 
 
-def severity_text(severity: int | None) -> Text:
-    if severity is None:
-        return Text("?", style="bold magenta")  # untriaged
-    return Text(f"S{severity}", style="bold red" if severity == 1 else "cyan")
+def severity_text(level: int | None) -> Text:
+    if level is None:
+        return Text("?", style="severity.untriaged")
+    shown = severity(level)
+    return Text(shown.name, style="severity.critical" if shown.critical else "")
 
 
 def ticket_table(console: Console, views: Sequence[TicketView], now: datetime) -> None:
@@ -50,7 +54,7 @@ def ticket_table(console: Console, views: Sequence[TicketView], now: datetime) -
         table.add_column("Owner", max_width=18, no_wrap=True, overflow="ellipsis")
     table.add_column("State", no_wrap=True)
     for view in views:
-        target = view.running_target
+        target = view.clock
         cells = [
             Text(str(view.id)),
             severity_text(view.severity) if view.automated is None else Text("auto", style="dim"),
@@ -69,7 +73,7 @@ def ticket_table(console: Console, views: Sequence[TicketView], now: datetime) -
 def _status_label(target: TargetState | None, now: datetime) -> Text:
     if target is None:
         return Text("-", style="dim")
-    status = live_status(target, now)
+    status = target.status_at(now)
     return Text(STATUS_LABEL[status], style=STATUS_STYLE[status])
 
 
@@ -84,12 +88,7 @@ def ticket_detail(
 ) -> None:
     """What the ticket screen shows, as plain scrolling output."""
     tz = config.calendar.timezone
-    head = Text(f"#{view.id} ", style="bold").append(view.subject or "(no subject)", style="bold")
-    head.append("\nFrom       ").append(f"{view.requester_name} <{view.requester}>" if view.requester_name else view.requester)
-    head.append("\n").append_text(customer_lines(view, config))
-    severity = f"S{view.severity}" if view.severity else "not set"
-    head.append(f"\nSeverity   {severity} · state {view.state} · owner {view.owner_name or 'none'}")
-    console.print(head)
+    console.print(ticket_head(view, config, hints=False))
     if view.automated:
         console.print(Text(f"{view.automated}: kept for the record; it starts no SLA clock", style="dim"))
     else:
@@ -149,7 +148,7 @@ def import_summary(console: Console, summary: IngestSummary, skipped: Sequence[s
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    return format_remaining(timedelta(seconds=seconds))
+    return format_span(timedelta(seconds=seconds))
 
 
 def stats(console: Console, data: dict) -> None:
@@ -164,7 +163,7 @@ def stats(console: Console, data: dict) -> None:
         table.add_column(column)
     for key, row in data["attainment"].items():
         table.add_row(
-            Text(key if key == "untriaged" else f"S{key}"),
+            Text(key if key == "untriaged" else severity(int(key)).name),
             Text(str(row["tickets"])),
             _rate(row["response"]),
             _rate(row["resolution"]),

@@ -22,7 +22,6 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
 
 from frontdesk.mail.safe_text import display_line
 from frontdesk.storage.files import write_private
@@ -38,15 +37,17 @@ from frontdesk.storage.rotation import (
     rotation_summary,
     to_markdown,
 )
-from frontdesk.storage.sla import format_remaining
+from frontdesk.storage.sla import SEVERITIES, format_span
 from frontdesk.storage.stats import compute_stats
 from frontdesk.storage.store import Store
 from frontdesk.storage.views import TicketView
 
+from .background import Background
+
 METER_WIDTH = 20
 # Untriaged tickets never have a resolution clock, so they get no resolution row.
-TARGETS = {"1": ("response", "resolution"), "2": ("response", "resolution"), "untriaged": ("response",)}
-SEVERITY_LABEL = {"1": "S1", "2": "S2", "untriaged": "Untriaged"}
+TARGETS = {**{str(s.level): ("response", "resolution") for s in SEVERITIES}, "untriaged": ("response",)}
+SEVERITY_LABEL = {**{str(s.level): s.name for s in SEVERITIES}, "untriaged": "Untriaged"}
 CLOCK_WORD = {"ok": ("", ""), "at_risk": ("RISK", "$text-warning bold"), "breached": ("LATE", "$text-error bold")}
 _WORKER_GROUP = "stats"
 
@@ -88,7 +89,7 @@ def meter(rate: float) -> Content:
 
 
 def duration(seconds: float | None) -> str:
-    return "-" if seconds is None else format_remaining(timedelta(seconds=seconds))
+    return "-" if seconds is None else format_span(timedelta(seconds=seconds))
 
 
 def mail_text(text: str) -> Content:
@@ -104,11 +105,22 @@ def ticket_text(view: TicketView) -> Content:
 
 def clock_cell(view: TicketView) -> Content:
     """The running clock as the inbox shows it: time left, and a word that needs no colour."""
-    target = view.running_target
-    if target is None or target.status == "paused":
-        return Content.styled(f"{'-' if target is None else 'paused':>7}", "dim")
+    target = view.clock
+    if target is None:
+        return Content.styled(f"{'-':>8}", "dim")
+    if not target.running:  # paused, or how a stopped clock ended: met or missed
+        return Content.styled(f"{target.status:>8}", "dim")
     word, style = CLOCK_WORD[target.status]
-    return Content.assemble(f"{format_remaining(target.remaining):>7} ", (word, style))
+    return Content.assemble(f"{format_span(target.remaining):>8} ", (word, style))
+
+
+def export_folders() -> list[Path]:
+    """Where `e` writes the note, the first that takes it: the user's documents folder when they have
+    one (XDG_DOCUMENTS_DIR, else ~/Documents), then frontdesk's data folder. Never the folder
+    frontdesk was started from, where nobody would look for it."""
+    documents = platformdirs.user_documents_path()
+    data = platformdirs.user_data_path("frontdesk")
+    return [documents, data] if documents.is_dir() else [data]
 
 
 def write_text(path: Path, text: str) -> Path:
@@ -121,7 +133,7 @@ def when(moment: datetime, week: Week) -> str:
 
 
 def age(view: TicketView, summary: RotationSummary) -> str:
-    return format_remaining(summary.now - view.created_at)
+    return format_span(summary.now - view.created_at)
 
 
 def times_table(stats: dict) -> Content:
@@ -192,7 +204,7 @@ def _breach(summary: RotationSummary, breach: Breach) -> Sequence[Cell]:
         str(breach.ticket.id),
         breach.target,
         when(breach.state.due_at, summary.week),
-        format_remaining(breach.over),
+        format_span(breach.over),
         "missed" if breach.state.status == "missed" else running,
         ticket_text(breach.ticket),
     )
@@ -247,7 +259,7 @@ class Loaded:
     summary: RotationSummary
 
 
-class StatsScreen(Screen):
+class StatsScreen(Background, Screen):
     """Stats for the whole store and the rotation summary of one week (the current one at first)."""
 
     BINDINGS = [
@@ -262,8 +274,7 @@ class StatsScreen(Screen):
     ]
 
     def __init__(self, store: Store, export_dir: Path | None = None) -> None:
-        """export_dir: where `e` writes the note; by default the current directory, else the
-        user data directory when the current one is not writable."""
+        """export_dir: where `e` writes the note; by default see export_folders()."""
         super().__init__()
         self.store = store
         self.export_dir = export_dir
@@ -301,27 +312,23 @@ class StatsScreen(Screen):
         views = None if reload or self.loaded is None else self.loaded.views
         week = self.week
         self._static("stats-week").update(Content(f"Week {week.label} · loading…"))
-        self.run_worker(
-            lambda: self._gather(week, views), thread=True, exclusive=True, group=_WORKER_GROUP, exit_on_error=False
-        )
+        # Exclusive: a week left behind by a quick `[` is dropped.
+        self.in_background(lambda: self._gather(week, views), self._gathered, group=_WORKER_GROUP, exclusive=True)
 
     def _gather(self, week: Week, views: list[TicketView] | None) -> Loaded:
         """Runs in a worker thread, on that thread's own database connection."""
-        with self.store.db.connection_context():
-            if views is None:
-                views = self.store.views(include_resolved=True)
-            return Loaded(views, compute_stats(views), rotation_summary(self.store, week.monday, views))
+        if views is None:
+            views = self.store.views(include_resolved=True)
+        return Loaded(views, compute_stats(views), rotation_summary(self.store, week.monday, views))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != _WORKER_GROUP:
-            return
-        if event.state == WorkerState.ERROR:
-            reason = f"Could not load the stats: {event.worker.error}"
-            self._static("stats-week").update(Content(reason))
-            self.notify(reason, severity="error", markup=False)
-        elif event.state == WorkerState.SUCCESS and event.worker.result.summary.week == self.week:
-            self.loaded = event.worker.result  # a week left behind by a quick `[` is dropped
-            self._show(self.loaded)
+    def _gathered(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        self._show(loaded)
+
+    def background_failed(self, error: Exception) -> None:
+        reason = f"Could not load the stats: {error}"
+        self._static("stats-week").update(Content(reason))
+        self.notify(reason, severity="error", markup=False)
 
     # --- showing ---------------------------------------------------------------------------
 
@@ -343,7 +350,7 @@ class StatsScreen(Screen):
 
     def _show_week(self, summary: RotationSummary) -> None:
         week = summary.week
-        span = f"{week.monday:%a %d %b} – {week.sunday:%a %d %b %Y}"
+        span = f"{week.monday:%a %d %b} – {week.sunday:%a %d %b %Y} ({week.tz.key})"  # as the export says
         self._static("stats-week").update(
             Content(f"Week {week.label} · {span}" + ("" if summary.complete else " · so far"))
         )
@@ -379,14 +386,14 @@ class StatsScreen(Screen):
         self.notify(f"Hand-over note written to {path}", title="Exported", markup=False)
 
     def _write_note(self, name: str, note: str) -> Path:
-        """Into export_dir if given; else the current directory, or the user data directory when
-        the current one is read-only."""
-        if self.export_dir is not None:
-            return write_text(self.export_dir / name, note)
-        try:
-            return write_text(Path.cwd() / name, note)
-        except OSError:
-            return write_text(platformdirs.user_data_path("frontdesk") / name, note)
+        """Into export_dir if given, else the first of export_folders() that takes it."""
+        folders = [self.export_dir] if self.export_dir is not None else export_folders()
+        for folder in folders[:-1]:
+            try:
+                return write_text(folder / name, note)
+            except OSError:
+                continue
+        return write_text(folders[-1] / name, note)
 
     def action_back(self) -> None:
         self.dismiss()

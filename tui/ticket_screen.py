@@ -6,19 +6,19 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from frontdesk.storage import pending as pending_mail
 from frontdesk.storage.models import Event, Message, Outbox
 from frontdesk.storage.pending import Pending
 from frontdesk.storage.views import TicketView
 
-from .actions import ACTION_BINDINGS, TicketActions
-from .detail import call_hint, customer_lines, history_lines, message_block, pending_block, target_line, when
-from .help_screen import HelpScreen
+from .actions import TicketActions
+from .background import Background
+from .detail import call_hint, history_lines, message_block, pending_block, target_line, ticket_head
+from .keys import TICKET, KeysFooter, bindings
 from .presence import Present, present_text
 
 
@@ -31,12 +31,9 @@ class TicketData:
     pending: Pending = field(default_factory=Pending)  # its mail not sent yet, and a draft
 
 
-class TicketScreen(TicketActions, Screen):
-    BINDINGS = [
-        *ACTION_BINDINGS,
-        Binding("escape,q", "app.pop_screen", "Back"),
-        Binding("question_mark", "help", "Keys"),
-    ]
+class TicketScreen(TicketActions, Background, Screen):
+    BINDINGS = bindings(TICKET)
+    keys_where = TICKET
 
     def __init__(self, ticket_id: int) -> None:
         super().__init__()
@@ -51,7 +48,7 @@ class TicketScreen(TicketActions, Screen):
             yield Static(id="hint", markup=False)
             yield Static(id="messages", markup=False)
             yield Static(id="history", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#hint").display = False
@@ -70,7 +67,7 @@ class TicketScreen(TicketActions, Screen):
                 pending_mail.of_ticket(store, ticket_id),
             )
 
-        self.app.in_background(load, self._show, group="ticket", exclusive=True)
+        self.in_background(load, self._show, group="ticket", exclusive=True)
 
     def current_ticket(self) -> TicketView | None:
         return self.data.view if self.data else None
@@ -78,13 +75,7 @@ class TicketScreen(TicketActions, Screen):
     def _show(self, data: TicketData) -> None:
         self.data = data
         view, tz = data.view, self.app.config.calendar.timezone
-        head = Text(f"#{view.id} ", style="bold").append(view.subject or "(no subject)", style="bold")
-        head.append("\nFrom       ").append(f"{view.requester_name} <{view.requester}>" if view.requester_name else view.requester)
-        head.append("\n").append_text(customer_lines(view, self.app.config))
-        severity = f"S{view.severity}" if view.severity else "not set (press s)"
-        head.append(f"\nSeverity   {severity} · state {view.state} · owner {view.owner_name or 'none (press o)'}")
-        head.append(f" · opened {when(view.created_at, tz)}")
-        self.query_one("#ticket-head", Static).update(head)
+        self.query_one("#ticket-head", Static).update(ticket_head(view, self.app.config, hints=True))
         self._show_clocks()
         hint = call_hint(data.messages, data.events, view.state)
         self.query_one("#hint").display = hint is not None
@@ -114,6 +105,3 @@ class TicketScreen(TicketActions, Screen):
         if (pending := pending_block(self.data.pending, view.id, now, tz)) is not None:
             clocks.append("\n").append_text(pending)
         self.query_one("#ticket-clocks", Static).update(clocks)
-
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen())

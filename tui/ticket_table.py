@@ -22,9 +22,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from frontdesk.storage.clock import Clock
+from frontdesk.storage.sla import format_span, severity
 from frontdesk.storage.views import TicketView
 
-from .countdown import STATUS_LABEL, format_countdown, live_remaining, live_status
+from .countdown import STATUS_LABEL
+from .looks import STATUS_STYLE
 from .marks import NO_MARKS, Marks
 
 
@@ -47,7 +49,7 @@ COLUMNS = (
     Column("subject", "Subject", 0),
     Column("requester", "Requester", 18, min_screen=110),
     Column("owner", "Owner", 12, min_screen=96),
-    Column("state", "State", 7),
+    Column("state", "State", 8),  # "resolved" whole
     Column("age", "Age", 4, min_screen=96, right=True),
 )
 
@@ -66,6 +68,9 @@ MARKERS = (
     (VIEWING_MARKER, "someone else has the ticket open"),
     (WRITING_MARKER, "someone else is writing a reply or note on it"),
 )
+
+
+NOT_REVERSED = Style(reverse=False)
 
 
 def age_text(created: datetime, now: datetime) -> str:
@@ -97,13 +102,8 @@ class TicketTable(ScrollView, can_focus=True):
     TicketTable > .ticket-table--header { text-style: bold; background: $panel; }
     TicketTable > .ticket-table--cursor { background: $accent; color: $text; }
     TicketTable > .ticket-table--cursor-blurred { background: $accent 30%; }
-    TicketTable > .ticket-table--breached { color: $error; text-style: bold; }
-    TicketTable > .ticket-table--at-risk { color: $warning; text-style: bold; }
-    TicketTable > .ticket-table--ok { color: $success; }
-    TicketTable > .ticket-table--paused { color: $text-muted; }
-    TicketTable > .ticket-table--dim { color: $text-muted; }
-    TicketTable > .ticket-table--sev1 { color: $error; text-style: bold; }
-    TicketTable > .ticket-table--untriaged { color: $secondary; text-style: bold; }
+    /* The terminal's 16 colours: its own cursor pair, readable whatever its palette. */
+    TicketTable:ansi > .ticket-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
     TicketTable > .ticket-table--empty { color: $text-muted; text-style: italic; }
     TicketTable > .ticket-table--queued { color: $foreground; text-style: bold; }
     TicketTable > .ticket-table--sending { color: $success; text-style: bold; }
@@ -125,13 +125,6 @@ class TicketTable(ScrollView, can_focus=True):
         "ticket-table--header",
         "ticket-table--cursor",
         "ticket-table--cursor-blurred",
-        "ticket-table--breached",
-        "ticket-table--at-risk",
-        "ticket-table--ok",
-        "ticket-table--paused",
-        "ticket-table--dim",
-        "ticket-table--sev1",
-        "ticket-table--untriaged",
         "ticket-table--empty",
         "ticket-table--queued",
         "ticket-table--sending",
@@ -259,11 +252,13 @@ class TicketTable(ScrollView, can_focus=True):
         return {c.key: (c.width or max(8, total - fixed)) for c in shown}
 
     def _clock_cells(self, row: TicketView, now: datetime) -> tuple[str, str]:
-        """The Due and SLA texts as of now."""
-        target = row.running_target
+        """The Due and SLA texts as of now; a stopped clock's final met or missed, in words."""
+        target = row.clock
         if target is None:
             return "-", ""
-        return format_countdown(live_remaining(target, now)), STATUS_LABEL[live_status(target, now)]
+        if target.stopped:
+            return target.status, ""
+        return format_span(target.remaining_at(now)), STATUS_LABEL[target.status_at(now)]
 
     def render_line(self, y: int) -> Strip:
         width = self._widths()
@@ -292,8 +287,10 @@ class TicketTable(ScrollView, can_focus=True):
                 segments.extend(self._marker_segments(self.marks.get(row.id, NO_MARKS), base))
                 segments.append(Segment(" ", base))
                 continue
-            text, style = self._cell(column.key, row, now)
-            segments.append(Segment(fit(text, width[column.key], column.right), base + style))
+            text, look = self._cell(column.key, row, now)
+            segments.append(
+                Segment(fit(text, width[column.key], column.right), self.look(look, base, index == self.cursor))
+            )
             segments.append(Segment(" ", base))
         return Strip(segments).crop_extend(0, self._width, base)
 
@@ -309,38 +306,51 @@ class TicketTable(ScrollView, can_focus=True):
             cells[2] = (WRITING_MARKER, "writing") if writing else (VIEWING_MARKER, "viewing")
         return [Segment(char, base + self._style(name)) if name else Segment(char, base) for char, name in cells]
 
-    def _cell(self, key: str, row: TicketView, now: datetime) -> tuple[str, Style]:
-        target = row.running_target
+    def _cell(self, key: str, row: TicketView, now: datetime) -> tuple[str, str]:
+        """A cell's text and the name of its look (looks.py), "" for none."""
+        target = row.clock
         match key:
             case "id":
-                return str(row.id), self._style("dim")
+                return str(row.id), "muted"
             case "due" | "sla":
                 if target is None:
-                    return ("-" if key == "due" else ""), self._style("dim")
+                    return ("-" if key == "due" else ""), "muted"
                 due, sla = self._clock_cells(row, now)
-                return (due if key == "due" else sla), self._status_style(live_status(target, now))
+                return (due if key == "due" else sla), STATUS_STYLE[target.status_at(now)]
             case "sev":
                 if row.automated:
-                    return "auto", self._style("dim")
+                    return "auto", "muted"
                 if row.severity is None:
-                    return "?", self._style("untriaged")  # not triaged yet
-                return f"S{row.severity}", self._style("sev1") if row.severity == 1 else Style()
+                    return "?", "severity.untriaged"  # not triaged yet
+                shown = severity(row.severity)
+                return shown.name, "severity.critical" if shown.critical else ""
             case "customer":
-                return row.customer or row.requester or "(unknown sender)", Style()
+                return row.customer or row.requester or "(unknown sender)", ""
             case "subject":
-                return row.subject or "(no subject)", Style()
+                return row.subject or "(no subject)", ""
             case "requester":
-                return row.requester_name or row.requester, self._style("dim")
+                return row.requester_name or row.requester, "muted"
             case "owner":
-                return row.owner_name or "-", Style() if row.owner_name else self._style("dim")
+                return row.owner_name or "-", "" if row.owner_name else "muted"
             case "state":
-                return row.state, self._style("dim") if row.state in ("waiting", "resolved") else Style()
+                return row.state, "muted" if row.state in ("waiting", "resolved") else ""
             case "age":
-                return age_text(row.created_at, now), self._style("dim")
+                return age_text(row.created_at, now), "muted"
         raise KeyError(key)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"ticket-table--{name}", partial=True)
 
-    def _status_style(self, status: str) -> Style:
-        return self._style({"breached": "breached", "at_risk": "at-risk", "ok": "ok"}.get(status, "paused"))
+    def look(self, name: str, row: Style, selected: bool) -> Style:
+        """A look (looks.py) on its row. On the selected row a status is drawn on the table's own
+        background, in its own colour: in the cursor's colours it could vanish (the cursor is often
+        the colour of a warning), and reversed it could match the cursor (as greys, without colour).
+        Faded text is not faded there."""
+        if not name:
+            return row
+        look = self.app.console.get_style(name)
+        if not selected:
+            return row + look
+        if name == "muted":
+            return row
+        return self.rich_style + look + NOT_REVERSED
