@@ -40,6 +40,7 @@ from frontdesk.storage.database import database_target, default_database_path, d
 from frontdesk.storage.files import make_folder, write_private
 from frontdesk.storage.lease import Lease, keeping
 from frontdesk.storage.migrations import SCHEMA_VERSION, schema_version
+from frontdesk.storage.snippets import load_snippet_dir
 from frontdesk.storage.store import Store, StoreError
 from frontdesk.storage.views import iso
 
@@ -63,6 +64,9 @@ class CliContext(Protocol):
 
     @property
     def store(self) -> Store: ...
+
+    def check_keys(self) -> None:
+        """[keys] and [[macros]] against the inbox's actions; ConfigError says what is wrong."""
 
 
 def add_account_verbs(verb: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
@@ -188,6 +192,8 @@ def doctor_checks(ctx: CliContext) -> Iterator[Check]:
         yield Check("FAIL", "config", f"{error}: fix it, or write a new one with `frontdesk init --force`")
         return  # everything else depends on it
     yield _config_check(config)
+    yield _keys_check(ctx)
+    yield _snippets_check(config.support.snippets_dir)
     yield from _origin_checks(config)
     target = database_target(ctx.args.db, config)
     if not is_url(target):
@@ -397,6 +403,28 @@ def _command_check(command: SendCommand) -> Check:
         return Check("FAIL", "smtp command", f"{program} is not executable: {fix}")
     where = "" if os.sep in program else " on PATH"
     return Check("FAIL", "smtp command", f"{program} not found{where}: install it, or fix [smtp] command")
+
+
+def _keys_check(ctx: CliContext) -> Check:
+    try:
+        ctx.check_keys()
+    except ConfigError as error:
+        return Check("FAIL", "keys", str(error))
+    moved, macros = len(ctx.config.keys), len(ctx.config.macros)
+    if not moved and not macros:
+        return Check("skip", "keys", "the default keys (none under [keys], no [[macros]])")
+    return Check("ok", "keys", f"{moved} moved under [keys], {macros} [[macros]]; no clashes")
+
+
+def _snippets_check(folder: Path | None) -> Check:
+    if folder is None:
+        return Check("skip", "snippets", "the built-in ones (no [support] snippets_dir)")
+    if not folder.is_dir():
+        return Check("FAIL", "snippets", f"{folder}: snippets_dir is not a folder")
+    snippets, problems = load_snippet_dir(folder)
+    if problems:
+        return Check("FAIL", "snippets", f"{folder}: " + "; ".join(problems))
+    return Check("ok", "snippets", f"{len(snippets)} in {folder}")
 
 
 def _webhook_check(config: Config) -> Check:

@@ -33,14 +33,30 @@ Decisions users can rely on:
   or ``"other"``. A customer without ``policy`` uses ``[sla].default_policy``. Names are unique
   (ignoring case) and so are domains across all customers. An address matches a customer by its
   domain or any subdomain of it; the most specific domain wins.
+- ``[support] ticket_url``: a ticket's link elsewhere (an issue tracker), an http(s) URL with
+  ``{id}`` where the number goes; ``Y`` in the inbox copies it.
 - ``[alerts]``: ``new_ticket``, ``at_risk``, ``breached`` (toasts in the inbox) and ``bell``; all
   default true.
 - ``[notify]``: ``slack_webhook`` (an https URL; the URL itself is a credential, so prefer
-  ``slack_webhook_command``, which prints the URL) — one or the other, not both.
+  ``slack_webhook_command``, which prints the URL) — one or the other, not both. ``command``
+  (e.g. ``"notify-send -a frontdesk"``; split with shlex, never run through a shell): the inbox runs
+  it with a title and a body as two more arguments for each alert ``[alerts]`` turns on.
 - ``[me]`` (``name`` required, ``email``): who is using frontdesk. Without it, the ``[[owners]]``
   entry whose ``unix_user`` is the current Unix user ($USER, else $LOGNAME, else the password
   database); else ``[support] rep_name``/``rep_email`` when a file sets them; else nobody
   (``Config.me`` is None, and the inbox says how to set it).
+- ``[[views]]``: saved views, tabs after the inbox's own: ``name``, ``key`` (one letter or digit;
+  1 to 8 are the built-in views'), ``query`` (storage/query.py's grammar, read here so a wrong one
+  is a configuration error) and ``sort`` (``urgency``, the default, ``age``, ``customer`` or
+  ``severity``). Names (ignoring case) and keys are unique.
+- ``[keys]``: ``action_id = "key"`` or a list of keys, rebinding the inbox's and the ticket screen's
+  actions (tui/keys.py's table). Key names are Textual's (``x``, ``X``, ``ctrl+r``, ``f5``,
+  ``escape``, ``question_mark``); a typed character such as ``"?"`` or ``"/"`` is stored under its
+  name. Which ids exist and whether two actions share a key is checked where the table is known
+  (tui/keymap.py), at start-up and by ``frontdesk doctor``.
+- ``[[macros]]``: ``name``, ``snippet`` (a built-in one or a file of ``snippets_dir``), optional
+  ``key`` and ``then`` (``"resolve"``, ``"waiting"`` or ``"none"``, the default): one key queues the
+  snippet as a reply, then moves the ticket. Names are unique (ignoring case).
 - ``[database]``: ``url`` (``postgresql://user@host:port/db``; a password in it is refused: use
   ``password_command`` or the keyring) or ``path`` (an absolute path to a SQLite file), not both;
   ``group`` (with ``path``: the Unix group of a support host shared by several reps; it must
@@ -67,6 +83,7 @@ import os
 import re
 import shlex
 import tomllib
+import unicodedata
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -74,13 +91,15 @@ from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import platformdirs
 
+from .query import Query, QueryError, parse_query
 from .sla import DEFAULT_POLICY, SEVERITIES, BusinessCalendar, Duration, Policy, parse_duration
+from .snippets import BUILT_IN_SNIPPETS
 
 ENV_VAR = "FRONTDESK_CONFIG"
 SYSTEM_ENV_VAR = "FRONTDESK_SYSTEM_CONFIG"
@@ -101,6 +120,7 @@ class SupportConfig:
     rep_name: str = "frontdesk"  # the person on rotation; load_config defaults it to $USER
     rep_email: str | None = None
     snippets_dir: Path | None = None  # the team's own snippets, one Markdown file each
+    ticket_url: str | None = None  # a ticket's link elsewhere (an issue tracker), {id} its number: Y copies it
 
 
 @dataclass(frozen=True)
@@ -194,6 +214,33 @@ class ConfigLayer:
 class NotifyConfig:
     slack_webhook: str | None = None
     slack_webhook_command: str | None = None
+    # The inbox runs it for what [alerts] announces, with a title and a body as two more arguments.
+    command: tuple[str, ...] | None = None
+
+
+ViewSort = Literal["urgency", "age", "customer", "severity"]
+VIEW_SORTS: tuple[ViewSort, ...] = get_args(ViewSort)
+BUILT_IN_VIEW_KEYS = frozenset("12345678")  # the inbox's own views (tui/views.py; a test keeps them equal)
+
+
+@dataclass(frozen=True)
+class SavedView:
+    """A `[[views]]` entry: a tab after the inbox's own, showing the tickets its query selects."""
+
+    name: str
+    key: str  # one letter or digit
+    query: Query
+    sort: ViewSort = "urgency"
+
+
+@dataclass(frozen=True)
+class MacroConfig:
+    """A `[[macros]]` entry: its key queues the snippet as a reply, then moves the ticket (`then`)."""
+
+    name: str
+    snippet: str
+    key: str | None = None  # None: from the palette only
+    then: Literal["resolve", "waiting"] | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +271,9 @@ class Config:
     alerts: AlertsConfig = AlertsConfig()
     me: Person | None = None
     database: DatabaseConfig = DatabaseConfig()
+    views: tuple[SavedView, ...] = ()
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))  # [keys]: id -> keys
+    macros: tuple[MacroConfig, ...] = ()
     layers: tuple[ConfigLayer, ...] = ()  # the files read, system first
     origins: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -599,6 +649,19 @@ def _port(value: Any, key: str) -> int:
     return port
 
 
+def _ticket_url(value: Any, key: str) -> str:
+    """A link template: an http(s) URL with {id} where the ticket's number goes."""
+    url = _text(value, key)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "{id}" not in url or not url.isprintable() or " " in url:
+        raise _Invalid(
+            key,
+            f"invalid link {_short(url)} (expected an http(s) URL with {{id}} where the ticket number goes, "
+            'such as "https://tracker.example/frontdesk/{id}")',
+        )
+    return url
+
+
 def _https_url(value: Any, key: str) -> str:
     url = _text(value, key)
     parts = urlsplit(url)
@@ -709,6 +772,7 @@ _SUPPORT_KEYS: dict[str, Convert] = {
     "rep_name": _text,
     "rep_email": _email,
     "snippets_dir": lambda value, key: Path(_text(value, key)).expanduser(),
+    "ticket_url": _ticket_url,
 }
 
 
@@ -1006,17 +1070,146 @@ def _database(value: Any, key: str) -> DatabaseConfig:
     return DatabaseConfig(**given)
 
 
-_NOTIFY_KEYS: dict[str, Convert] = {"slack_webhook": _https_url, "slack_webhook_command": _text}
+_NOTIFY_KEYS: dict[str, Convert] = {"slack_webhook": _https_url, "slack_webhook_command": _text, "command": _words}
 
 
 def _notify(value: Any, key: str) -> NotifyConfig:
     given = _read_table(value, key, _NOTIFY_KEYS)
-    if len(given) > 1:
+    if "slack_webhook" in given and "slack_webhook_command" in given:
         raise _Invalid(key, "both slack_webhook and slack_webhook_command are set (expected one of them)")
     return NotifyConfig(**given)
 
 
+def _view_key(value: Any, key: str) -> str:
+    typed = _expect(value, str, "one letter or digit", key)
+    if len(typed) != 1 or not typed.isascii() or not typed.isalnum():
+        raise _Invalid(key, f"invalid key {_short(typed)} (expected one letter or digit, such as \"9\" or \"a\")")
+    if typed in BUILT_IN_VIEW_KEYS:
+        raise _Invalid(key, f"{typed!r} is a built-in view's key (1 to 8 are taken: try 9, 0 or a letter)")
+    return typed
+
+
+def _view_query(value: Any, key: str) -> Query:
+    try:
+        return parse_query(_text(value, key))
+    except QueryError as error:
+        raise _Invalid(key, str(error)) from None
+
+
+_VIEW_KEYS: dict[str, Convert] = {
+    "name": _text,
+    "key": _view_key,
+    "query": _view_query,
+    "sort": _one_of(*VIEW_SORTS),
+}
+_view_list = _list_of(
+    _table_record(SavedView, _VIEW_KEYS, required=("name", "key", "query")), "an array of tables ([[views]])"
+)
+
+
+def _views(value: Any, key: str) -> tuple[SavedView, ...]:
+    views = _view_list(value, key)
+    items = list(_indexed(key, views))
+    _require_unique(((f"{k}.name", v.name) for k, v in items), "view name", str.casefold)
+    _require_unique(((f"{k}.key", v.key) for k, v in items), "view key")
+    return views
+
+
 _ALERT_KEYS: dict[str, Convert] = {name: _bool for name in ("new_ticket", "at_risk", "breached", "bell")}
+
+# Key names as Textual writes them (textual/keys.py): a typed character is named after its Unicode
+# name, these few shortened; "?" is question_mark, "/" slash.
+_SHORT_CHARACTER_NAMES = {
+    "solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
+    "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore",
+}
+_MODIFIERS = ("ctrl", "alt", "shift", "meta", "super", "hyper")
+_SPECIAL_KEYS = frozenset({
+    "escape", "enter", "tab", "space", "backspace", "delete", "insert", "home", "end", "pageup", "pagedown",
+    "up", "down", "left", "right", *(f"f{number}" for number in range(1, 25)),
+})
+_KEY_SPELLINGS = {"esc": "escape", "return": "enter", "del": "delete", "pgup": "pageup", "pgdn": "pagedown"}
+_KEY_EXAMPLE = 'a key such as "x", "X", "ctrl+r", "?", "f5" or "escape"'
+
+
+def _character_key(character: str) -> str | None:
+    """Textual's name for the key that types `character`; None for one without a name."""
+    if character.isalnum():
+        return character
+    name = unicodedata.name(character, "").lower().replace("-", "_").replace(" ", "_")
+    return _SHORT_CHARACTER_NAMES.get(name, name) or None
+
+
+_CHARACTER_KEYS = frozenset(filter(None, map(_character_key, map(chr, range(33, 127)))))
+
+
+def _key_name(value: Any, key: str) -> str:
+    """One key in Textual's spelling: "?" -> "question_mark", "Ctrl+R" -> "ctrl+r"."""
+    typed = _expect(value, str, _KEY_EXAMPLE, key)
+    if typed.endswith("+"):  # the plus key itself, alone ("+") or after modifiers ("ctrl++")
+        head, last = typed[:-1], "+"
+        head = head[:-1] if head.endswith("+") else head
+        dangling = typed != "+" and not typed.endswith("++")  # "ctrl+": a modifier and no key
+    else:
+        head, _, last = typed.rpartition("+")
+        dangling = False
+    modifiers = [part.lower() for part in head.split("+")] if head else []
+    base = _character_key(last) if len(last) == 1 else _KEY_SPELLINGS.get(last.lower(), last.lower())
+    if (
+        dangling or base is None or (len(last) != 1 and base not in _SPECIAL_KEYS | _CHARACTER_KEYS)
+        or any(m not in _MODIFIERS for m in modifiers) or len(set(modifiers)) < len(modifiers)
+    ):
+        raise _Invalid(key, f"invalid key {_short(typed)} (expected {_KEY_EXAMPLE})")
+    if modifiers and len(base) == 1:
+        base = base.lower()  # ctrl+R is typed as ctrl+r
+    return "+".join([*modifiers, base])
+
+
+def _key_names(value: Any, key: str) -> tuple[str, ...]:
+    """[keys]: one key, or a list of keys, for one action."""
+    names = (_key_name(value, key),) if isinstance(value, str) else _key_list(value, key)
+    if not names:
+        raise _Invalid(key, f"empty list (expected at least one key; {_KEY_EXAMPLE})")
+    _require_unique(_indexed(key, names), "key")
+    return names
+
+
+_key_list = _list_of(_key_name, f'{_KEY_EXAMPLE}, or a list of them such as ["r", "ctrl+r"]')
+
+
+def _keys(value: Any, key: str) -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({name: _key_names(keys, _join(key, name)) for name, keys in _table(value, key).items()})
+
+
+_MACRO_KEYS: dict[str, Convert] = {
+    "name": _text,
+    "snippet": _text,
+    "key": _key_name,
+    "then": _one_of("resolve", "waiting", "none"),
+}
+
+
+def _macro(value: Any, key: str) -> MacroConfig:
+    given = _read_table(value, key, _MACRO_KEYS, required=("name", "snippet"))
+    if given.get("then") == "none":
+        del given["then"]
+    return MacroConfig(**given)
+
+
+def _macros(value: Any, key: str) -> tuple[MacroConfig, ...]:
+    macros = _list_of(_macro, "an array of tables ([[macros]])")(value, key)
+    _require_unique(((f"{k}.name", m.name) for k, m in _indexed(key, macros)), "macro name", str.casefold)
+    return macros
+
+
+def _check_macro_snippets(macros: tuple[MacroConfig, ...], folder: Path | None) -> None:
+    """A macro's snippet is a built-in one or a file of snippets_dir: a typo is found at load."""
+    for key, macro in _indexed("macros", macros):
+        if macro.snippet in BUILT_IN_SNIPPETS or (folder is not None and (folder / f"{macro.snippet}.md").is_file()):
+            continue
+        where = f"a file {macro.snippet}.md in {folder}" if folder is not None else "set [support] snippets_dir for your own"
+        known = ", ".join(sorted(BUILT_IN_SNIPPETS))
+        raise _Invalid(f"{key}.snippet", f"no snippet {_short(macro.snippet)} (expected a built-in one: {known}; or {where})")
 
 
 # Top-level tables; `support` is read apart because its defaults come from the environment.
@@ -1032,6 +1225,9 @@ _SECTIONS: dict[str, Convert] = {
     "alerts": _table_record(AlertsConfig, _ALERT_KEYS),
     "me": _me,
     "database": _database,
+    "views": _views,
+    "keys": _keys,
+    "macros": _macros,
 }
 
 _SECRET_NAMES = frozenset({"password", "pass", "passwd", "secret", "token"})
@@ -1085,6 +1281,8 @@ def _build(
     for key, customer in _indexed("customers", customers):
         if customer.policy is not None:
             _known_policy(customer.policy, f"{key}.policy", sla.policies)
+    macros: tuple[MacroConfig, ...] = given.get("macros", ())
+    _check_macro_snippets(macros, support.snippets_dir)
     return Config(
         path=path,
         support=support,
@@ -1098,6 +1296,9 @@ def _build(
         alerts=given.get("alerts", AlertsConfig()),
         me=me,
         database=given.get("database", DatabaseConfig()),
+        views=given.get("views", ()),
+        keys=given.get("keys", MappingProxyType({})),
+        macros=macros,
         layers=layers,
         origins=MappingProxyType(dict(origins or {})),
     )

@@ -28,6 +28,7 @@ _BUSIEST = 5
 # CommonMark's backslash escapes for what would make a link, emphasis, code, HTML, an entity or a
 # table cell out of a subject. Only mid-line text is escaped, so line-start markers need nothing.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<|~&])")
+_ISO_WEEK = re.compile(r"(\d{4})-[Ww](\d{2})")
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,25 @@ class Week:
         year, week, _ = self.monday.isocalendar()
         return f"{year}-W{week:02d}"
 
+    @classmethod
+    def from_label(cls, label: str, tz: ZoneInfo) -> Week:
+        """The ISO week a label such as 2026-W49 names; ValueError for anything else."""
+        match = _ISO_WEEK.fullmatch(label.strip())
+        if match is None:
+            raise ValueError(f"{label!r} is not an ISO week such as 2026-W49")
+        try:
+            return cls(date.fromisocalendar(int(match[1]), int(match[2]), 1), tz)
+        except ValueError:  # week 0, or a week 53 in a year of 52
+            raise ValueError(f"{match[1]} has no week {match[2]}") from None
+
     @property
     def sunday(self) -> date:
         return self.monday + timedelta(days=6)
+
+    @property
+    def days(self) -> str:
+        """e.g. 'Mon 23 Nov – Sun 29 Nov 2026 (Europe/Berlin)'."""
+        return f"{self.monday:%a %d %b} – {self.sunday:%a %d %b %Y} ({self.tz.key})"
 
     def shifted(self, weeks: int) -> Week:
         return Week(self.monday + timedelta(weeks=weeks), self.tz)

@@ -3,6 +3,7 @@ files, and the placeholder filling that refuses to send a placeholder to a custo
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -165,13 +166,29 @@ def load_snippet_dir(folder: Path) -> tuple[list[UserSnippet], list[str]]:
     return snippets, problems
 
 
+def snippet_files(folder: Path) -> frozenset[tuple[str, int, int]] | None:
+    """What tells that the folder's snippets changed, cheaply: each file's name, size and time of
+    change (None: the folder can't be listed)."""
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(
+                (entry.name, (stat := entry.stat()).st_size, stat.st_mtime_ns)
+                for entry in entries
+                if entry.name.endswith(".md")
+            )
+    except OSError:
+        return None
+
+
 def _read_snippet(path: Path) -> UserSnippet:
     try:
         if path.stat().st_size > _MAX_SNIPPET_BYTES:
             raise SnippetError(f"larger than {_MAX_SNIPPET_BYTES // 1024} KB")
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise SnippetError("not UTF-8 text") from None
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise SnippetError(f"not UTF-8 text at line {line}: skipped (save it as UTF-8)") from None
     except OSError as error:
         raise SnippetError(error.strerror or "cannot be read") from None
     lines = text.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,7 +36,8 @@ from .models import (
     Ticket,
     UtcDateTimeField,
 )
-from .snippets import BUILT_IN_SNIPPETS, Filled, SnippetError, fill, fill_for_editing, load_snippet_dir
+from .snippets import BUILT_IN_SNIPPETS, Filled, SnippetError, fill, fill_for_editing, load_snippet_dir, snippet_files
+from .status import DeskStatus, desk_status
 from .views import TicketView, first_screen, next_due, recently_resolved, ticket_view, ticket_views
 
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
@@ -80,6 +82,10 @@ class Store:
         self.actor = config.me.name if config.me is not None else config.support.rep_name  # who every change is by
         self._changes = changes
         self.notices: list[str] = []  # what opening did that the user should hear about
+        self.snippet_problems: list[str] = []  # the team's snippet files skipped, with why
+        self._snippet_files: frozenset[tuple[str, int, int]] | None = None  # the folder as last read
+        self._from_folder: set[str] = set()  # the snippets the folder gave
+        self._snippet_lock = threading.Lock()  # the composer reads snippets off the event loop
         self._customer_ids: dict[str, int] | None = None
         self._sql: dict[tuple, str] = {}
 
@@ -150,23 +156,41 @@ class Store:
             )
 
     def _seed_snippets(self) -> None:
-        """Built-ins once; the team's folder on every open, so edits to its files show up."""
+        """Built-ins once; the team's folder on every open, and again when its files change (`snippets`)."""
         now = self.clock.now()
         for name, (title, body) in BUILT_IN_SNIPPETS.items():
             Snippet.get_or_create(name=name, defaults=dict(title=title, body=body, updated_at=now))
-        self.snippet_problems: list[str] = []
         folder = self.config.support.snippets_dir
         if folder is None:
             return
         if not folder.is_dir():
-            self.snippet_problems.append(f"{folder}: snippets_dir is not a folder")
+            self.snippet_problems = [f"{folder}: snippets_dir is not a folder"]
             return
+        self._read_snippet_folder(folder)
+
+    def _read_snippet_folder(self, folder: Path) -> None:
+        """The team's snippets as the folder's files say now: a file that went away gives its name
+        back to the built-in snippet, or to nobody; one that can't be read keeps its last text
+        and is named in snippet_problems."""
+        self._snippet_files = snippet_files(folder)  # before reading: a change meanwhile is read next time
         snippets, self.snippet_problems = load_snippet_dir(folder)
-        for snippet in snippets:
-            values = dict(title=snippet.title, body=snippet.body, updated_at=now)
-            Snippet.insert(name=snippet.name, **values).on_conflict(
-                conflict_target=[Snippet.name], update=values
-            ).execute()
+        now = self.clock.now()
+        with self.db.atomic():
+            for snippet in snippets:
+                values = dict(title=snippet.title, body=snippet.body, updated_at=now)
+                Snippet.insert(name=snippet.name, **values).on_conflict(
+                    conflict_target=[Snippet.name], update=values
+                ).execute()
+            for name in self._from_folder - {snippet.name for snippet in snippets}:
+                if (folder / f"{name}.md").exists():
+                    continue
+                if name in BUILT_IN_SNIPPETS:
+                    title, body = BUILT_IN_SNIPPETS[name]
+                    Snippet.update(title=title, body=body, updated_at=now).where(Snippet.name == name).execute()
+                else:
+                    Snippet.delete().where(Snippet.name == name).execute()
+        given = self._from_folder | {snippet.name for snippet in snippets}
+        self._from_folder = {name for name in given if (folder / f"{name}.md").exists()}
 
     # --- due times kept for the inbox's first screen -------------------------------------
 
@@ -196,6 +220,9 @@ class Store:
     def first_screen(self, limit: int = 200) -> list[TicketView]:
         return first_screen(self.config, self.clock.now(), limit)
 
+    def desk_status(self) -> DeskStatus:
+        return desk_status(self.config, self.clock.now())
+
     def customer_id_for_email(self, email: str) -> int | None:
         configured = self.config.customer_for_email(email)
         if configured is None:
@@ -217,7 +244,17 @@ class Store:
         return dict(query.tuples())
 
     def snippets(self) -> list[Snippet]:
+        self._refresh_snippets()
         return list(Snippet.select().order_by(Snippet.name))
+
+    def _refresh_snippets(self) -> None:
+        """The team's folder read again if one of its files changed: a listing of the folder costs
+        little, so each use of the snippets looks (no watching thread)."""
+        folder = self.config.support.snippets_dir
+        if folder is not None and folder.is_dir():
+            with self._snippet_lock:
+                if snippet_files(folder) != self._snippet_files:
+                    self._read_snippet_folder(folder)
 
     # --- ingest --------------------------------------------------------------------------
 
@@ -409,6 +446,7 @@ class Store:
         return self._fill_snippet(ticket_id, name, fill_for_editing)
 
     def _fill_snippet(self, ticket_id: int, name: str, filler: Callable[[str, dict[str, str | None]], Filling]) -> Filling:
+        self._refresh_snippets()
         snippet = Snippet.get_or_none(Snippet.name == name)
         if snippet is None:
             known = ", ".join(s.name for s in self.snippets())

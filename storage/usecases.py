@@ -23,7 +23,7 @@ an owner is never assigned without being notified. Sending is the outbox's job, 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -60,18 +60,26 @@ UndoStep = tuple[tuple[int, int], ...]  # (ticket id, the version a change left 
 
 
 @dataclass(frozen=True)
-class Undone:
-    """What undoing one step did: the tickets put back, and those left as they are, with why."""
+class Several:
+    """What one step over several tickets did (`each`): the changes made, and the tickets left as
+    they are, with why."""
 
     done: tuple[Done, ...]
     refused: tuple[StoreError, ...]
+    summary: str  # its first "{}" is the count: "Resolved {} tickets" says "Resolved 9 of 10 tickets"
 
     @property
     def said(self) -> str:
         if len(self.done) + len(self.refused) == 1:
             return f"#{self.done[0].ticket.id} {self.done[0].said}" if self.done else str(self.refused[0])
-        why = "".join(f"; {error}" for error in self.refused)
-        return f"Undid {len(self.done)} of {len(self.done) + len(self.refused)} changes{why}"
+        changed = sum(1 for done in self.done if done.changed)
+        total = len(self.done) + len(self.refused)
+        # Why the others are as they were: refusals first (someone else's change), then "already so".
+        why = [str(error) for error in self.refused] + [f"#{d.ticket.id} {d.said}" for d in self.done if not d.changed]
+        if len(why) > _SHOWN_CHANGES:
+            why[_SHOWN_CHANGES:] = [f"{len(why) - _SHOWN_CHANGES} more left as they were"]
+        count = str(changed) if changed == total else f"{changed} of {total}"
+        return self.summary.replace("{}", count, 1) + "".join(f"; {reason}" for reason in why)
 
 
 # --- the use cases ---------------------------------------------------------------------------
@@ -137,6 +145,23 @@ def snippet_reply(
         body = store.render_snippet(ticket_id, name)
         ticket, entry = _queue_reply(store, ticket, body, kind, name)
     return _replied(ticket, entry)
+
+
+def reply_then(
+    store: Store, ticket_id: int, snippet: str, then: str | None, *, seen: Seen | None = None, force: bool = False,
+) -> tuple[Done, ...]:
+    """A macro: the snippet queued as a reply (held like `reply`), then the ticket resolved or
+    waiting (`then`; None: left as it is), in one transaction. A ticket with a draft in progress is
+    refused: the reply would replace the rep's own words. Nothing moves when nothing was queued (an
+    acknowledgement the ticket already has)."""
+    with store.transaction():
+        if next(iter(Draft.select(Draft.ticket).where(Draft.ticket == ticket_id).execute(store.db)), None) is not None:
+            raise StoreError(f"#{ticket_id} has a draft in progress: send or discard it first (r opens it)")
+        replied = snippet_reply(store, ticket_id, snippet, seen=seen, force=force)
+        if then is None or not replied.changed:
+            return (replied,)
+        move = {"resolve": resolve, "waiting": wait}[then]
+        return replied, move(store, ticket_id, replied.ticket.version)
 
 
 def reply(
@@ -246,19 +271,31 @@ def undo(store: Store, ticket_id: int, version: int | None = None) -> Done:
     return Done(ticket, f"is back as it was before “{_short(describe(event))}”{unsent}")
 
 
-def undo_step(store: Store, step: UndoStep) -> Undone:
-    """Undo one step of a rep's, one change on each of its tickets, in one transaction. A ticket
-    whose change can't be undone (someone changed it since, its reply has left) stays as it is and
-    the others are undone all the same: each ticket's undo has a savepoint of its own."""
+def undo_step(store: Store, step: UndoStep) -> Several:
+    """Undo one step of a rep's, one change on each of its tickets, in one transaction (`each`): a
+    ticket whose change can't be undone (someone changed it since, its reply has left) stays as it is."""
+    # A ticket's newest change first: each of its changes comes back once the later ones have.
+    return each(store, sorted(step, key=lambda change: -change[1]), undo, "Undid {} changes")
+
+
+def each(
+    store: Store, tickets: Iterable[tuple[int, int | None]], change: Callable[[Store, int, int | None], Done],
+    summary: str,
+) -> Several:
+    """One change on several tickets, each as the rep saw it: (ticket id, its version then), in one
+    transaction. A ticket the change refuses (someone changed it since, ...) stays as it is and
+    the others change all the same: each ticket's change has a savepoint of its own. What was done
+    is one step for `undo_step`. `summary`: see Several."""
     done: list[Done] = []
     refused: list[StoreError] = []
     with store.transaction():
-        for ticket_id, version in sorted(step):  # locked in one order, so two steps never deadlock
+        # Locked in one order, so two steps never deadlock; a ticket's changes stay in the order given.
+        for ticket_id, version in sorted(tickets, key=lambda change: change[0]):
             try:
-                done.append(undo(store, ticket_id, version))
+                done.append(change(store, ticket_id, version))
             except StoreError as error:
                 refused.append(error)
-    return Undone(tuple(done), tuple(refused))
+    return Several(tuple(done), tuple(refused), summary)
 
 
 # --- the check at send time -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from pgserver import postgres_server, postgres_url  # noqa: F401
+from textual.drivers.headless_driver import HeadlessDriver
 from textual.worker import WorkerCancelled
 
 from frontdesk.mail.demo import build_demo
@@ -82,6 +83,13 @@ def truecolor_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 def own_state_folder(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """What frontdesk keeps between runs (drafts kept while the database is away) stays in the test's folders."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture
+def suspendable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pilot's headless driver handing the terminal over, as a real terminal's driver does (Textual's
+    own refuses: App.suspend raises SuspendNotSupported). An editor run meanwhile runs for real."""
+    monkeypatch.setattr(HeadlessDriver, "can_suspend", property(lambda driver: True))
 
 
 class Monotonic:
@@ -205,6 +213,16 @@ def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
     return False
 
 
+async def until(pilot, condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """wait_until for a Pilot script: the app's loop keeps running meanwhile."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        await pilot.pause(0.05)
+    return condition()
+
+
 def run_at_once(stores: list[Store], attempts: list[Callable[[], object]]) -> list[object]:
     """Each attempt in its own thread (its own database connection), released together."""
     results: list[object] = [None] * len(attempts)
@@ -240,3 +258,14 @@ async def settle(pilot) -> None:
         with contextlib.suppress(WorkerCancelled):
             await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+@pytest.fixture
+def snippet_folder(tmp_path: Path, config_path: Path) -> tuple[Path, Path]:
+    """(a config file naming a snippets folder, that folder), the folder holding restart.md."""
+    folder = tmp_path / "snippets"
+    folder.mkdir()
+    (folder / "restart.md").write_text("# Restart the indexer\n\nHi {first_name},\n\nPlease restart the indexer.\n")
+    with_folder = tmp_path / "with-folder.toml"
+    with_folder.write_text(config_path.read_text().replace("[support]\n", f'[support]\nsnippets_dir = "{folder}"\n'))
+    return with_folder, folder

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 from frontdesk.mail.ingest import Ingestor
 from frontdesk.storage import usecases
 from frontdesk.storage.config import load_config
 from frontdesk.storage.store import Store
+from frontdesk.tui.alerts import NotifyCommand
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.detail import call_hint
 
-from conftest import build_mail, notices, run_app, settle
+from conftest import build_mail, notices, run_app, settle, until, wait_until
 
 
 def test_new_ticket_and_clock_turns_are_announced_with_the_bell(store, clock):
@@ -57,6 +63,91 @@ def test_alerts_can_be_switched_off(tmp_path, config_path, clock):
 
     run_app(app, script)
     store.close()
+
+
+def argv_recorder(folder: Path) -> tuple[Path, Path]:
+    """A real program that appends the arguments it was given, as JSON, one run a line."""
+    script, record = folder / "record-notify", folder / "notified.jsonl"
+    script.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"with open({str(record)!r}, 'a', encoding='utf-8') as out:\n"
+        "    out.write(json.dumps(sys.argv[1:]) + '\\n')\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script, record
+
+
+def runs(record: Path) -> list[list[str]]:
+    return [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()] if record.exists() else []
+
+
+def test_the_notify_command_gets_title_and_text_as_arguments_never_through_a_shell(tmp_path, config_path, clock):
+    script, record = argv_recorder(tmp_path)
+    pwned = tmp_path / "pwned"
+    setup = tmp_path / "notify.toml"
+    setup.write_text(config_path.read_text() + f"\n[notify]\ncommand = {json.dumps(shlex.join([str(script), '-a', 'frontdesk']))}\n")
+    store = Store.open(tmp_path / "n.db", load_config(setup), clock)
+    Ingestor(store).ingest(build_mail(subject="First", message_id="a@acme.example"), "t")
+    app = FrontdeskApp(store, state_file=None)
+    hostile = f"Help; rm -rf ~ $(touch {pwned}) `touch {pwned}` \x1b[31mred"
+
+    async def script_(pilot):
+        Ingestor(store).ingest(build_mail(subject=hostile, message_id="b@acme.example"), "t")
+        app.screen.reload()
+        await settle(pilot)
+        assert await until(pilot, lambda: len(runs(record)) == 1)
+        clock.advance(timedelta(hours=19, minutes=13))  # #1's response clock turns at risk
+        app.screen._tick()
+        assert await until(pilot, lambda: len(runs(record)) >= 2)
+
+    run_app(app, script_)
+    store.close()
+    new_ticket, at_risk = runs(record)[:2]
+    assert new_ticket[:3] == ["-a", "frontdesk", "frontdesk: new ticket"]
+    assert new_ticket[3] == f"New ticket #2 from Acme: Help; rm -rf ~ $(touch {pwned}) `touch {pwned}` red"
+    assert at_risk == ["-a", "frontdesk", "frontdesk: SLA at risk", "#1 is at risk: First"]
+    assert not pwned.exists(), "no shell ever saw the subject"
+
+
+def test_the_notify_command_gets_no_terminal_controls_and_one_line(tmp_path):
+    script, record = argv_recorder(tmp_path)
+    command = NotifyCommand([str(script)], [].append)
+    command.run("frontdesk: new ticket", "New ticket #3 from x: \x1b]8;;https://evil.example\x07click\x1b]8;;\x07\r\nsecond\x00 line")
+    assert wait_until(lambda: len(runs(record)) == 1)
+    assert runs(record) == [["frontdesk: new ticket", "New ticket #3 from x: click second line"]]
+
+
+def test_a_notify_program_that_is_missing_is_reported_once_and_not_tried_again(tmp_path):
+    said: list[str] = []
+    command = NotifyCommand([str(tmp_path / "no-such-notifier"), "-u", "critical"], said.append)
+    for n in range(3):
+        command.run("frontdesk: new ticket", f"New ticket #{n}")
+    assert wait_until(lambda: len(said) == 1)
+    time.sleep(0.3)  # the other two would have been reported by now
+    assert said == [
+        f"[notify] command: cannot run {tmp_path / 'no-such-notifier'}: No such file or directory "
+        "(alerts still show here; said only once)"
+    ]
+
+
+def test_a_failing_or_hanging_notify_program_is_reported_once_with_its_stderr(tmp_path):
+    failing = tmp_path / "failing"
+    failing.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 3\n")
+    failing.chmod(0o755)
+    said: list[str] = []
+    command = NotifyCommand([str(failing)], said.append)
+    command.run("title", "one")
+    command.run("title", "two")
+    assert wait_until(lambda: len(said) == 1)
+    assert said[0] == f"[notify] command: {failing} exited with status 3: cannot open display (alerts still show here; said only once)"
+    hanging: list[str] = []
+    sleeper = tmp_path / "sleeper"
+    sleeper.write_text("#!/bin/sh\nexec sleep 30\n")
+    sleeper.chmod(0o755)
+    slow = NotifyCommand([str(sleeper)], hanging.append, timeout=0.2)
+    slow.run("title", "text")
+    assert wait_until(lambda: hanging == [f"[notify] command: {sleeper} did not finish within 0.2 s (alerts still show here; said only once)"])
 
 
 def test_the_theme_is_remembered(demo_store, tmp_path):

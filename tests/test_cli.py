@@ -7,11 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from frontdesk.storage.clock import FrozenClock
+from frontdesk.storage.config import load_config
+from frontdesk.storage.rotation import rotation_summary, to_markdown
+from frontdesk.storage.store import Store
 from frontdesk.tui.cli import main
 
 from conftest import NOW
@@ -66,6 +70,45 @@ def test_list_json_is_the_contract(run, inbox):
     # Untriaged: the strictest response target of the elite policy (4h), no resolution clock.
     assert (elite["response_due_at"], elite["resolution_due_at"]) == ("2026-11-25T19:00:00Z", None)
     assert tickets[0] == elite, "the ticket with the least time left comes first"
+
+
+def test_list_takes_a_query(run, inbox, tmp_path, mail):
+    run("import", str(inbox))
+    (inbox / "3.eml").write_bytes(mail(subject="Upgrade loop on the helm chart", sender="Grace <grace@acme.example>"))
+    run("import", str(inbox))
+    run("triage", "2", "--severity", "2")
+
+    def listed(*query: str) -> list[str]:
+        status, out, err = run("list", "--json", *query)
+        assert (status, err) == (0, "")
+        return [ticket["subject"] for ticket in json.loads(out)]
+
+    acme = ["[bold red]URGENT[/] prod down", "Upgrade loop on the helm chart"]  # most urgent first
+    assert listed("customer:acme", "sev:none") == acme == listed("-customer:elite")
+    assert listed("-sev:none") == ["How do I rotate the license key?"]  # a negated term is not an option
+    assert listed("-has:draft", "from:grace@") == ["Upgrade loop on the helm chart"]  # nor -h
+    assert listed("subject:upgrade loop") == ["Upgrade loop on the helm chart"]  # the shell took the quotes
+    assert listed('subject:"upgrade loop"') == listed("subject:upgrade loop")
+    assert listed("helm", "upgr") == ["Upgrade loop on the helm chart"]
+    run("resolve", "3")
+    assert listed("from:grace@") == [] and listed("from:grace@", "--all") == ["Upgrade loop on the helm chart"]
+    status, out, _ = run("list", "customer:nobody")
+    assert (status, out) == (0, "No tickets match customer:nobody\n")
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        (("customer:acme", "sevv:1"), 'column 15, "sevv:1": unknown field "sevv:" (did you mean sev:?)'),
+        (("is:late",), 'column 1, "is:late": is: takes breached, at-risk, untriaged, automated or mine'),
+        (("owner:me",), "owner:me"),
+    ],
+)
+def test_a_wrong_query_is_one_line_and_status_2(run, inbox, query, reason):
+    run("import", str(inbox))
+    status, out, err = run("list", *query)
+    assert (status, out) == (2, "")
+    assert err.startswith("frontdesk: ") and err.count("\n") == 1 and reason in err
 
 
 def test_hostile_subject_prints_literally(run, inbox):
@@ -290,3 +333,78 @@ def test_demo_is_taken_before_or_after_the_verb(argv, monkeypatch, capsys):
     monkeypatch.setenv("FRONTDESK_NOW", NOW.isoformat())
     assert main(list(argv)) == 0
     assert len(json.loads(capsys.readouterr().out)) == 22
+
+
+def test_status_is_one_line_that_agrees_with_the_inbox(run, inbox, tmp_path, mail, monkeypatch):
+    assert run("status") == (0, "no open tickets\n", "")
+    # Two untriaged tickets received at NOW, with the strictest response target of their policy:
+    # 24h for Acme, 4h for Elite Co.
+    run("import", str(inbox))
+    assert run("status") == (0, "ok · next 4h 00m\n", "")
+    late = tmp_path / "late.eml"
+    late.write_bytes(mail(sender="eve@elite.example", message_id="old@elite.example", date=NOW - timedelta(hours=5)))
+    run("import", str(late))
+    assert run("status") == (0, "1 LATE · next 4h 00m\n", "")
+    monkeypatch.setenv("FRONTDESK_NOW", (NOW + timedelta(hours=3, minutes=20)).isoformat())
+    assert run("status") == (0, "1 LATE · 1 RISK · next 40m 00s\n", "")
+    assert run("status", "--format", "tmux")[1] == (
+        "#[fg=red,bold]1 LATE#[default] · #[fg=yellow,bold]1 RISK#[default] · next 40m 00s\n"
+    )
+    assert run("status", "--format", "ansi")[1] == "\x1b[1;31m1 LATE\x1b[0m · \x1b[1;33m1 RISK\x1b[0m · next 40m 00s\n"
+    listed = run("list")[1]
+    assert listed.count("LATE") == 1 and listed.count("RISK") == 1
+
+
+def test_status_waits_for_nobody_and_never_loads_textual(tmp_path, config_path, inbox):
+    """A status bar runs it every few seconds: no Textual import, and a database away is one line."""
+    db = tmp_path / "status.db"
+    assert main(["--db", str(db), "--config", str(config_path), "import", str(inbox)]) == 0
+    probe = (
+        "import sys\n"
+        "from frontdesk.tui.cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'textual')\n"
+        "sys.exit(f'textual was imported: {loaded[:3]}' if loaded else status)\n"
+    )
+    env = {**os.environ, "FRONTDESK_NOW": NOW.isoformat()}
+    shown = subprocess.run(
+        [sys.executable, "-c", probe, "--db", str(db), "--config", str(config_path), "status"],
+        capture_output=True, text=True, env=env,
+    )
+    assert (shown.returncode, shown.stdout, shown.stderr) == (0, "ok · next 4h 00m\n", "")
+    away = subprocess.run(
+        [sys.executable, "-c", probe, "--db", "postgresql://sam@127.0.0.1:1/frontdesk", "status"],
+        capture_output=True, text=True, env=env,
+    )
+    assert away.returncode == 2 and away.stdout == ""
+    assert away.stderr.startswith("frontdesk: cannot use the database") and away.stderr.count("\n") == 1
+
+
+def test_stats_for_a_week_as_a_table_and_as_the_stats_screens_markdown(run, inbox, tmp_path, config_path):
+    run("import", str(inbox))
+    status, out, _ = run("stats", "--week", "2026-W48")
+    assert status == 0
+    assert out.startswith("Week 2026-W48 · Mon 23 Nov – Sun 29 Nov 2026 (UTC) · so far\n")
+    assert "Tickets received" in out and "Still untriaged" in out
+    status, note, _ = run("stats", "--week", "2026-w48", "--markdown")
+    store = Store.open(tmp_path / "cli.db", load_config(config_path), FrozenClock(NOW))
+    try:
+        assert (status, note) == (0, to_markdown(rotation_summary(store, date(2026, 11, 23))))
+    finally:
+        store.close()
+    assert run("stats", "--markdown")[1] == note, "without --week: this week"
+    assert run("stats", "--week", "this", "--markdown")[1] == note
+    assert run("stats", "--week", "last")[1].startswith("Week 2026-W47 · Mon 16 Nov – Sun 22 Nov 2026 (UTC)\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("--week", "49"), "--week: '49' is not an ISO week such as 2026-W49, or this or last"),
+        (("--week", "2025-W53"), "--week: 2025 has no week 53, or this or last"),
+        (("--week", "2026-W49"), "--week: 2026-W49 has not begun yet (this week is 2026-W48)"),
+        (("--week", "2026-W40", "--json"), "--json prints the figures of all tickets; a week's come as a table, or with --markdown"),
+    ],
+)
+def test_a_bad_week_is_one_line_and_status_2(run, args, reason):
+    assert run("stats", *args) == (2, "", f"frontdesk: {reason}\n")

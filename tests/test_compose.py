@@ -9,16 +9,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
+from test_external_editor import editor_script
 from test_modals import HOSTILE, HOSTILE_SHOWN, Host, no_blink, screen_text, settle
 
 from frontdesk.mail.ingest import Ingestor
 from frontdesk.storage import usecases
 from frontdesk.storage.config import Person
 from frontdesk.storage.models import Message, Snippet, Ticket
+from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.compose import ComposeScreen, own_text, send_problem
 from frontdesk.tui.held_screen import HeldScreen
 
-from conftest import NOW
+from conftest import NOW, run_app
 
 BODY = "Search returns nothing since 9:00.\n\nOur config: {\"replicas\": 3} and {cluster_name}."
 Scenario = Callable[[object, ComposeScreen], Awaitable[None]]
@@ -391,6 +393,93 @@ def test_a_snippet_that_needs_an_owner_is_not_inserted(store, ticket_id):
 
     compose(store, ticket_id, insert, size=(100, 30))
     assert seen["text"].startswith("\n\nOn Wed")
+
+
+# --- the rep's own editor (ctrl+e; R on a ticket) ---------------------------------------------
+
+
+def test_ctrl_e_brings_the_editors_text_back_saves_it_as_the_draft_and_sends_nothing(
+    store, ticket_id, suspendable, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("VISUAL", str(editor_script(tmp_path, "editor", 'sed -i "1s/^/Hi Alice, fixed in 2.4./" "$1"')))
+    seen: dict[str, str] = {}
+
+    async def edit(pilot, screen: ComposeScreen) -> None:
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        seen["text"], seen["screen"] = screen.editor.text, screen_text(pilot.app)
+
+    app = compose(store, ticket_id, edit)
+    assert seen["text"].startswith("Hi Alice, fixed in 2.4.\n\nOn Wed, 25 Nov 2026 at 15:00, Alice Doe wrote:\n> Search")
+    assert "Back from your editor: read it over, then ctrl+s sends the reply." in seen["screen"]
+    assert store.draft(ticket_id) == seen["text"]
+    assert app.results == [] and store.outbox() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ('echo "half" >> "$1"; exit 3', "The editor exited with status 3: your draft is as it was."),
+        (': > "$1"', "The editor left the file empty: your draft is as it was."),
+    ],
+)
+def test_an_editor_that_fails_or_empties_the_file_keeps_the_draft_and_says_so(
+    store, ticket_id, suspendable, tmp_path, monkeypatch, body, said
+):
+    store.save_draft(ticket_id, "Hi Alice,\n\nstill checking")
+    monkeypatch.setenv("VISUAL", str(editor_script(tmp_path, "editor", body)))
+    seen: dict[str, str] = {}
+
+    async def edit(pilot, screen: ComposeScreen) -> None:
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        seen["text"], seen["screen"] = screen.editor.text, screen_text(pilot.app)
+
+    compose(store, ticket_id, edit)
+    assert seen["text"] == "Hi Alice,\n\nstill checking" == store.draft(ticket_id)
+    assert said in seen["screen"]
+
+
+@pytest.mark.parametrize(
+    ("can_suspend", "said"),
+    [
+        (True, "The editor no-such-editor-anywhere was not found; set $VISUAL or $EDITOR: your draft is as it was."),
+        (False, "This terminal can't be handed over to an editor (Textual can't suspend here): your draft is as it was."),
+    ],
+    ids=["missing-editor", "cannot-suspend"],
+)
+def test_an_editor_that_cannot_run_is_named_and_the_draft_stays(store, ticket_id, can_suspend, said, request, monkeypatch):
+    monkeypatch.setenv("VISUAL", "no-such-editor-anywhere")
+    if can_suspend:
+        request.getfixturevalue("suspendable")
+    seen: dict[str, str] = {}
+
+    async def edit(pilot, screen: ComposeScreen) -> None:
+        await type_text(pilot, "Hi")
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        seen["text"], seen["screen"] = screen.editor.text, screen_text(pilot.app)
+
+    compose(store, ticket_id, edit, size=(140, 24))
+    assert seen["text"].startswith("Hi\n\nOn Wed")
+    assert said in seen["screen"]
+
+
+def test_capital_r_on_a_ticket_opens_the_reply_straight_in_the_editor(demo_store, suspendable, tmp_path, monkeypatch):
+    monkeypatch.setenv("VISUAL", str(editor_script(tmp_path, "editor", 'sed -i "1s/^/Looking into it./" "$1"')))
+    app = FrontdeskApp(demo_store, demo=True, state_file=None)
+    seen: dict[str, object] = {}
+
+    async def script(pilot) -> None:
+        await pilot.press("R")
+        await settle(pilot)
+        seen["screen"] = app.screen
+        seen["text"] = app.screen.editor.text if isinstance(app.screen, ComposeScreen) else None
+
+    run_app(app, script)
+    assert isinstance(seen["screen"], ComposeScreen)
+    assert str(seen["text"]).startswith("Looking into it.\n\nOn ")
+    assert demo_store.draft(seen["screen"].ticket_id) == seen["text"]
 
 
 @pytest.mark.parametrize(

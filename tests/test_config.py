@@ -126,6 +126,10 @@ def test_full_example_loads() -> None:
     assert config.customer_for_email("x@acme-corp.example").name == "Acme Corp"
     assert config.sla.policy_for(config.customer_for_email("x@acme.example")).name == "standard"
     assert config.notify.slack_webhook_command == "pass show slack/frontdesk-webhook"
+    assert config.notify.command == ("notify-send", "--app-name=frontdesk")
+    assert [(view.name, view.key, view.query.text, view.sort) for view in config.views] == [
+        ("Acme", "9", "customer:acme -state:waiting", "age")
+    ]
 
 
 def test_full_example_names_every_key() -> None:
@@ -135,7 +139,8 @@ def test_full_example_names_every_key() -> None:
         config_module._SECTIONS, config_module._SUPPORT_KEYS, config_module._IMAP_KEYS, config_module._SMTP_KEYS,
         config_module._CALENDAR_KEYS, config_module._SLA_KEYS, config_module._POLICY_KEYS,
         config_module._TARGET_KEYS, config_module._CUSTOMER_KEYS, config_module._OWNER_KEYS,
-        config_module._NOTIFY_KEYS, config_module._ME_KEYS, config_module._DATABASE_KEYS,
+        config_module._NOTIFY_KEYS, config_module._ME_KEYS, config_module._DATABASE_KEYS, config_module._MACRO_KEYS,
+        config_module._VIEW_KEYS,
     ]
     missing = {key for schema in schemas for key in schema if key not in text}
     assert not missing
@@ -338,12 +343,12 @@ ERRORS = [
     (
         '[support]\naddres = "a@b.example"',
         "support.addres: unknown key (did you mean 'address'? "
-        "allowed keys: address, display_name, rep_name, rep_email, snippets_dir)",
+        "allowed keys: address, display_name, rep_name, rep_email, snippets_dir, ticket_url)",
     ),
     (
         '[imapp]\nhost = "x"',
         "imapp: unknown key (did you mean 'imap'? allowed keys: "
-        "support, imap, smtp, business_hours, sla, customers, owners, notify, alerts, me, database)",
+        "support, imap, smtp, business_hours, sla, customers, owners, notify, alerts, me, database, views, keys, macros)",
     ),
     ('[imap]\nport = 993', "imap.host: required key is missing"),
     (
@@ -498,6 +503,10 @@ ERRORS = [
     (
         '[notify]\nslack_webhook = "https://hooks.slack.com/x"\nslack_webhook_command = "cat f"',
         "notify: both slack_webhook and slack_webhook_command are set (expected one of them)",
+    ),
+    (
+        "[notify]\ncommand = \"notify-send 'unclosed\"",
+        'notify.command: cannot be split into words: no closing quotation (expected a program and its arguments, such as "msmtp -t")',
     ),
     ('support = "yes"', "support: expected a table, got the string 'yes'"),
 ]
@@ -801,3 +810,151 @@ def test_database_errors(tmp_path: Path, text: str, expected: str) -> None:
 def test_url_without_password() -> None:
     assert config_module.url_without_password("postgresql://fd:pw@db.example.com:5432/x") == "postgresql://fd@db.example.com:5432/x"
     assert config_module.url_without_password("postgresql://db.example.com/x") == "postgresql://db.example.com/x"
+
+
+# --- [[views]] ------------------------------------------------------------------------------------
+
+_VIEW = '[[views]]\nname = "Acme"\nkey = "9"\nquery = "customer:acme"\n'
+
+
+def test_saved_views_read_their_query_and_sort(tmp_path: Path) -> None:
+    views = load(tmp_path, _VIEW + '\n[[views]]\nname = "Old sev 1"\nkey = "a"\nquery = "sev:1 before:7d"\nsort = "AGE"\n').views
+    assert [(view.name, view.key, view.query.text, view.sort) for view in views] == [
+        ("Acme", "9", "customer:acme", "urgency"),
+        ("Old sev 1", "a", "sev:1 before:7d", "age"),
+    ]
+    assert [term.field for term in views[1].query.terms] == ["sev", "before"]
+    assert load(tmp_path, "").views == ()
+
+
+def test_the_built_in_view_keys_are_the_inbox_ones() -> None:
+    from frontdesk.tui.views import VIEWS
+
+    assert {view.hotkey for view in VIEWS} == config_module.BUILT_IN_VIEW_KEYS
+
+
+VIEW_ERRORS = [
+    (
+        _VIEW.replace('query = "customer:acme"', 'query = "customer:acme sevv:1"'),
+        'views[0].query: column 15, "sevv:1": unknown field "sevv:" (did you mean sev:?)',
+    ),
+    (
+        _VIEW.replace('"9"', '"1"'),
+        "views[0].key: '1' is a built-in view's key (1 to 8 are taken: try 9, 0 or a letter)",
+    ),
+    (
+        _VIEW.replace('"9"', '"ab"'),
+        "views[0].key: invalid key 'ab' (expected one letter or digit, such as \"9\" or \"a\")",
+    ),
+    (
+        _VIEW.replace('"9"', '"/"'),
+        "views[0].key: invalid key '/' (expected one letter or digit, such as \"9\" or \"a\")",
+    ),
+    (
+        _VIEW + 'sort = "due"\n',
+        'views[0].sort: unknown value \'due\' (expected one of "urgency", "age", "customer", "severity")',
+    ),
+    (
+        _VIEW.replace('query = "customer:acme"\n', ""),
+        "views[0].query: required key is missing",
+    ),
+    (
+        _VIEW + _VIEW.replace('"Acme"', '"Acme again"'),
+        "views[1].key: duplicate view key '9' (already given at views[0].key)",
+    ),
+    (
+        _VIEW + _VIEW.replace('"Acme"', '"ACME"').replace('"9"', '"0"'),
+        "views[1].name: duplicate view name 'ACME' (already given at views[0].name)",
+    ),
+    (
+        _VIEW + "color = 'red'\n",
+        "views[0].color: unknown key (allowed keys: name, key, query, sort)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), VIEW_ERRORS, ids=[e[1].split(":")[0] + str(i) for i, e in enumerate(VIEW_ERRORS)])
+def test_saved_view_errors(tmp_path: Path, text: str, expected: str) -> None:
+    assert error(tmp_path, text) == expected
+
+
+# --- [keys] and [[macros]] ----------------------------------------------------------------------
+
+
+def test_keys_are_one_key_or_a_list_in_textual_s_spelling(tmp_path: Path) -> None:
+    config = load(tmp_path, """
+        [keys]
+        resolve = "X"
+        reply = ["r", "Ctrl+R"]
+        help = "?"
+        search = "/"
+        back = ["esc", "q"]
+        stats = "F5"
+        note = "ctrl++"
+    """)
+    assert dict(config.keys) == {
+        "resolve": ("X",), "reply": ("r", "ctrl+r"), "help": ("question_mark",), "search": ("slash",),
+        "back": ("escape", "q"), "stats": ("f5",), "note": ("ctrl+plus",),
+    }
+
+
+def test_macros_tie_a_key_to_a_snippet_and_what_follows(tmp_path: Path) -> None:
+    folder = tmp_path / "snippets"
+    folder.mkdir()
+    (folder / "fixed.md").write_text("Fixed in 4.2.\n", encoding="utf-8")
+    config = load(tmp_path, f"""
+        [support]
+        snippets_dir = "{folder}"
+        [[macros]]
+        name = "Resolved, and close"
+        key = "Z"
+        snippet = "resolved"
+        then = "resolve"
+        [[macros]]
+        name = "Fixed in 4.2"
+        snippet = "fixed"
+        then = "none"
+    """)
+    assert config.macros == (
+        config_module.MacroConfig("Resolved, and close", "resolved", key="Z", then="resolve"),
+        config_module.MacroConfig("Fixed in 4.2", "fixed"),
+    )
+
+
+KEY_ERRORS = [
+    ('[keys]\nresolve = 3', 'keys.resolve: expected a key such as "x", "X", "ctrl+r", "?", "f5" or "escape", or a list '
+     'of them such as ["r", "ctrl+r"], got the number 3'),
+    ('[keys]\nresolve = "ctrl+"', 'keys.resolve: invalid key \'ctrl+\' (expected a key such as "x", "X", "ctrl+r", "?", '
+     '"f5" or "escape")'),
+    ('[keys]\nresolve = "x,y"', 'keys.resolve: invalid key \'x,y\' (expected a key such as "x", "X", "ctrl+r", "?", '
+     '"f5" or "escape")'),
+    ('[keys]\nresolve = "hyperspace+x"', 'keys.resolve: invalid key \'hyperspace+x\' (expected a key such as "x", "X", '
+     '"ctrl+r", "?", "f5" or "escape")'),
+    ('[keys]\nreply = []', 'keys.reply: empty list (expected at least one key; a key such as "x", "X", "ctrl+r", "?", '
+     '"f5" or "escape")'),
+    ('[keys]\nreply = ["r", "R", "r"]', "keys.reply[2]: duplicate key 'r' (already given at keys.reply[0])"),
+    ('keys = "x"', "keys: expected a table, got the string 'x'"),
+    ('[[macros]]\nname = "close"\nsnippet = "resolvd"', "macros[0].snippet: no snippet 'resolvd' (expected a built-in "
+     "one: ack, call, docs, handoff, logs, resolved; or set [support] snippets_dir for your own)"),
+    ('[[macros]]\nname = "close"', "macros[0].snippet: required key is missing"),
+    ('[[macros]]\nname = "close"\nsnippet = "ack"\nthen = "close"', "macros[0].then: unknown value 'close' (expected "
+     'one of "resolve", "waiting", "none")'),
+    ('[[macros]]\nname = "a"\nsnippet = "ack"\n[[macros]]\nname = "A"\nsnippet = "call"',
+     "macros[1].name: duplicate macro name 'A' (already given at macros[0].name)"),
+    ('[[macros]]\nname = "a"\nsnippet = "ack"\nkeys = "x"', "macros[0].keys: unknown key (did you mean 'key'? allowed "
+     "keys: name, snippet, key, then)"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), KEY_ERRORS, ids=[e[1].split(":")[0] for e in KEY_ERRORS])
+def test_keys_and_macros_errors(tmp_path: Path, text: str, expected: str) -> None:
+    assert error(tmp_path, text) == expected
+
+
+def test_a_macro_s_snippet_may_be_a_file_of_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "snippets"
+    folder.mkdir()
+    text = f'[support]\nsnippets_dir = "{folder}"\n[[macros]]\nname = "x"\nsnippet = "fixed"'
+    assert error(tmp_path, text).endswith(f"or a file fixed.md in {folder})")
+    (folder / "fixed.md").write_text("Fixed.", encoding="utf-8")
+    assert load(tmp_path, text).macros[0].snippet == "fixed"

@@ -537,3 +537,17 @@ def test_init_writes_a_relay_without_login(tmp_path, run, dovecot, smtp_relay):
     assert (smtp.host, smtp.port, smtp.auth, smtp.username, smtp.password_command) == (
         "127.0.0.1", smtp_relay.port, "none", None, None
     )
+
+
+def test_doctor_names_a_key_clash_and_a_snippet_file_it_cannot_read(tmp_path, run):
+    folder = tmp_path / "snippets"
+    folder.mkdir()
+    (folder / "fixed.md").write_text("# Fixed\n\nFixed in 4.2.\n", encoding="utf-8")
+    (folder / "merci.md").write_bytes("Merci, caf\xe9.\n".encode("latin-1"))
+    config = _config(tmp_path, '[keys]\nresolve = "r"\n')
+    config.write_text(config.read_text().replace("[support]\n", f'[support]\nsnippets_dir = "{folder}"\n'))
+    status, out, _ = run(config, "doctor")
+    lines = {line.split()[1]: line for line in out.splitlines() if line.split()[:1] == ["FAIL"]}
+    assert status == 1
+    assert lines["keys"].endswith(f'{config}: [keys] resolve = "r" clashes with reply (r)')
+    assert lines["snippets"].endswith(f"{folder}: merci.md: not UTF-8 text at line 1: skipped (save it as UTF-8)")

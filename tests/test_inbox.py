@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from rich.text import Text
+
 from frontdesk.storage import usecases
+from frontdesk.storage.find import find
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.inbox import InboxScreen
 from frontdesk.tui.ticket_screen import TicketScreen
@@ -98,6 +101,53 @@ def test_search_down_goes_into_the_results_and_enter_opens_the_top_one(demo_stor
         await pilot.press("slash", *"migrator", "enter")  # a new query; enter before its results come: opens when they do
         await settle(pilot)
         assert isinstance(app.screen, TicketScreen) and "Helm upgrade" in app.screen.data.view.subject
+
+    run_app(app, script)
+
+
+def test_the_search_bar_takes_a_query_and_points_at_a_wrong_term(demo_store):
+    app = inbox_app(demo_store)
+    wanted = {view.id for view in find(demo_store, "customer:globex -is:automated")}
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        search = app.screen.query_one("#search")
+        await pilot.press("slash", *"customer:globex -is:automated")
+        await settle(pilot)
+        found = [row.id for row in table.rows]
+        assert set(found) == wanted and len(found) == 3
+        search.insert_text_at_cursor(" sevv:1")  # pasted: no query in between
+        await settle(pilot)
+        assert search.border_subtitle == 'column 31, "sevv:1": unknown field "sevv:" (did you mean sev:?)'
+        marked = search.highlighter(Text(search.value))
+        assert [(span.start, span.end) for span in marked.spans] == [(30, 36)], "the bad term is marked in the box"
+        assert [row.id for row in table.rows] == found, "the list keeps the last good results"
+        await pilot.press("enter")  # nothing to open for a query that can't be read
+        await settle(pilot)
+        assert isinstance(app.screen, InboxScreen) and table.has_focus
+        await pilot.press("slash", "end", *["backspace"] * 6, *"sev:1-2")
+        await settle(pilot)
+        assert search.border_subtitle == 'column 31, "sev:1-2": sev: takes 1, 2 or none'
+        await pilot.press("backspace", "backspace")  # sev:1
+        await settle(pilot)
+        assert search.border_subtitle is None and not search.has_class("-bad-query")
+        assert {row.id for row in table.rows} == {view.id for view in find(demo_store, search.value)}
+
+    run_app(app, script)
+
+
+def test_plain_words_in_the_search_bar_find_what_they_always_found(demo_store):
+    """Each word a prefix, in the mail, notes, people, customer and subject, as store.search finds it."""
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        for words in ("helm", "upgrade", "grace", "globex", "502"):
+            await pilot.press("slash", *words)
+            await settle(pilot)
+            open_ids = {view.id for view in demo_store.views_of(demo_store.search(words)) if view.state != "resolved"}
+            assert {row.id for row in table.rows} == open_ids, words
+            await pilot.press("escape")
 
     run_app(app, script)
 

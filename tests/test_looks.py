@@ -112,3 +112,20 @@ def test_the_command_line_draws_the_same_looks(monkeypatch, no_color):
     console.print(Text("LATE", style="status.breached"), severity_text(None))
     late, untriaged = ("\x1b[1;7mLATE", "\x1b[1;7m?") if no_color else ("\x1b[1;7;31mLATE", "\x1b[1;36m?")
     assert late in terminal.getvalue() and untriaged in terminal.getvalue()
+
+
+def test_an_empty_cell_on_the_selected_row_takes_the_cursors_colours(demo_store):
+    """A resolved ticket has no SLA word: its blank cell must not cut a hole in the cursor's bar."""
+    app = FrontdeskApp(demo_store, demo=True, state_file=None)
+
+    async def check(pilot) -> None:
+        await pilot.press("7")  # Resolved
+        await pilot.pause()
+        table = app.query_one(TicketTable)
+        assert table.rows and table.rows[table.cursor].state == "resolved"
+        line = table.render_line(1 + table.cursor - table.scroll_offset.y)  # under the header
+        cursor = table.rich_style + table.get_component_rich_style("ticket-table--cursor")
+        blanks = [segment for segment in line if segment.text.strip() == "" and segment.text]
+        assert blanks and all(segment.style.bgcolor == cursor.bgcolor for segment in blanks)
+
+    run_app(app, check)

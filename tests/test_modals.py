@@ -8,9 +8,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from test_external_editor import editor_script
 from textual.app import App
 from textual.screen import Screen
-from textual.widgets import OptionList
+from textual.widgets import OptionList, TextArea
 
 import frontdesk.styles
 from frontdesk.storage.owners import OwnerChoice, TicketText, matched_areas, rank_owners
@@ -149,6 +150,26 @@ def test_a_note_is_saved_with_ctrl_s():
 def test_a_note_is_cancelled_with_escape():
     results, _ = drive(NoteScreen("Search is down"), *"half a thought", "escape")
     assert results == [None]
+
+
+def test_a_note_written_in_the_editor_comes_back_and_is_saved_with_ctrl_s(suspendable, tmp_path, monkeypatch):
+    monkeypatch.setenv("VISUAL", str(editor_script(tmp_path, "editor", 'echo "rolled back helm" >> "$1"')))
+    results, _ = drive(NoteScreen("Search is down"), *"tried", "ctrl+e", "ctrl+s")
+    assert results == ["tried\nrolled back helm"]
+
+
+def test_a_note_the_editor_left_empty_is_kept_as_it_was_and_says_why(suspendable, tmp_path, monkeypatch):
+    monkeypatch.setenv("VISUAL", str(editor_script(tmp_path, "editor", ': > "$1"')))
+    kept: list[str] = []
+    _, text = drive(NoteScreen("Search is down"), *"tried", "ctrl+e", then=lambda app: kept.append(app.screen.query_one(TextArea).text))
+    assert "The editor left the file empty: your note is as it was." in prose(text)
+    assert kept == ["tried"]
+
+
+def test_where_the_terminal_cannot_be_handed_over_the_note_says_so_and_stays():
+    results, text = drive(NoteScreen("Search is down"), *"tried", "ctrl+e")
+    assert "This terminal can't be handed over to an editor (Textual can't suspend here): your note is as it was." in prose(text)
+    assert results == []
 
 
 # --- owner picker ----------------------------------------------------------------------------

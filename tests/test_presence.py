@@ -24,7 +24,7 @@ from frontdesk.tui.marks import Someone
 from frontdesk.tui.ticket_screen import TicketScreen
 from frontdesk.tui.ticket_table import TicketTable
 
-from conftest import Monotonic, settle, wait_until
+from conftest import Monotonic, settle, until, wait_until
 
 
 def session(store, mono: Monotonic, who: str, timing: Timing = DEFAULT_TIMING) -> Presence:
@@ -288,15 +288,6 @@ def inbox(store, name: str) -> FrontdeskApp:
     app = FrontdeskApp(store, demo=True, state_file=None)
     app.presence_timing = SHORT
     return app
-
-
-async def until(pilot, condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        await pilot.pause(0.05)
-    return condition()
 
 
 def preview_text(app) -> str:

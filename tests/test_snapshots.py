@@ -108,3 +108,29 @@ def test_paused_ticket_at_80x24(app, snap_compare):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_paused)
+
+
+def test_inbox_sorted_by_customer_with_the_jump_prompt(app, snap_compare):
+    """The sorted column marked in the header (▼: descending), and `:12` typed at the bottom."""
+
+    async def sort_and_jump(pilot):
+        await settle(pilot)
+        await pilot.press("greater_than_sign", "greater_than_sign", "I", "colon", "1", "2")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=sort_and_jump)
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+def test_marked_tickets_at_80x24(demo_store, snap_compare, monkeypatch, no_color):
+    """Three tickets marked, their numbers reversed (the cursor on the last), the count in the footer."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    app = FrontdeskApp(demo_store, demo=True, state_file=None)
+
+    async def mark(pilot):
+        await settle(pilot)
+        await pilot.press("space", "down", "space", "space", "up")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=mark)

@@ -2,6 +2,10 @@
 
 import pytest
 
+from frontdesk.mail.ingest import Ingestor
+from frontdesk.storage import snippets as snippets_module
+from frontdesk.storage import store as store_module
+from frontdesk.storage.config import load_config
 from frontdesk.storage.snippets import (
     BUILT_IN_SNIPPETS,
     Filled,
@@ -11,6 +15,11 @@ from frontdesk.storage.snippets import (
     load_snippet_dir,
     placeholders,
 )
+from frontdesk.storage.store import Store
+from frontdesk.tui.app import FrontdeskApp
+from frontdesk.tui.modals import SnippetPickerScreen
+
+from conftest import notices, run_app, settle
 
 VALUES = {"first_name": "Alice", "ticket_id": "12", "rep_name": "Dana", "owner_name": None}
 
@@ -108,7 +117,8 @@ def test_load_snippet_dir(tmp_path):
         ("renew", "Licence renewal", "Hi {first_name},\n\nHere is how to renew."),
     ]
     assert sorted(p.split(":")[0] for p in problems) == ["empty.md", "folder.md", "latin.md"]
-    assert "latin.md: not UTF-8 text" in problems and "empty.md: has no text" in problems
+    assert "latin.md: not UTF-8 text at line 1: skipped (save it as UTF-8)" in problems
+    assert "empty.md: has no text" in problems
 
 
 def test_load_snippet_dir_without_the_folder(tmp_path):
@@ -118,3 +128,85 @@ def test_load_snippet_dir_without_the_folder(tmp_path):
 def test_a_huge_file_is_skipped(tmp_path):
     (tmp_path / "huge.md").write_text("x" * 300_000, encoding="utf-8")
     assert load_snippet_dir(tmp_path) == ([], ["huge.md: larger than 256 KB"])
+
+
+# --- the team's folder, read again when it changes ----------------------------------------------
+
+
+@pytest.fixture
+def folder_store(tmp_path, snippet_folder, clock, mail):
+    """A store whose config names a snippets folder, with one ticket (#1, from Alice)."""
+    with_folder, folder = snippet_folder
+    store = Store.open(tmp_path / "s.db", load_config(with_folder), clock)
+    Ingestor(store).ingest(mail(), "t")
+    yield store, folder
+    store.close()
+
+
+def _shown(store) -> dict[str, str]:
+    return {snippet.name: snippet.title for snippet in store.snippets()}
+
+
+def test_a_changed_added_or_removed_file_is_read_again_when_the_snippets_are_listed(folder_store):
+    store, folder = folder_store
+    (folder / "restart.md").write_text("# Restart it now\n\nHi {first_name}, restart it please.\n")
+    (folder / "upgrade.md").write_text("# Upgrade first\n\nPlease upgrade to 4.2.\n")
+    (folder / "ack.md").write_text("# Our own acknowledgement\n\nGot it, {first_name}.\n")
+    shown = _shown(store)
+    assert (shown["restart"], shown["upgrade"], shown["ack"]) == ("Restart it now", "Upgrade first", "Our own acknowledgement")
+    assert store.render_snippet(1, "restart") == "Hi Alice, restart it please."
+    (folder / "upgrade.md").unlink()
+    (folder / "ack.md").unlink()
+    shown = _shown(store)
+    assert "upgrade" not in shown
+    assert shown["ack"] == BUILT_IN_SNIPPETS["ack"][0]  # the built-in one is back
+
+
+def test_a_file_that_is_not_utf8_is_one_line_and_the_others_still_load(folder_store):
+    store, folder = folder_store
+    (folder / "bonjour.md").write_bytes("# Bonjour\n\nMerci, caf\xe9 compris.\n".encode("latin-1"))
+    (folder / "upgrade.md").write_text("# Upgrade first\n\nPlease upgrade to 4.2.\n")
+    shown = _shown(store)
+    assert "upgrade" in shown and "restart" in shown and "bonjour" not in shown
+    assert store.snippet_problems == ["bonjour.md: not UTF-8 text at line 3: skipped (save it as UTF-8)"]
+
+
+def test_a_file_broken_by_an_edit_keeps_its_last_good_text(folder_store):
+    store, folder = folder_store
+    (folder / "restart.md").write_bytes("# Restart\n\nRed\xe9marrez-le.\n".encode("latin-1"))
+    assert "restart" in _shown(store)
+    assert store.render_snippet(1, "restart") == "Hi Alice,\n\nPlease restart the indexer."
+    assert store.snippet_problems and store.snippet_problems[0].startswith("restart.md: not UTF-8 text")
+
+
+def test_listing_the_snippets_reads_no_file_while_the_folder_is_unchanged(folder_store, monkeypatch):
+    store, _ = folder_store
+    store.snippets()
+    monkeypatch.setattr(snippets_module, "load_snippet_dir", None)  # a read would fail
+    monkeypatch.setattr(store_module, "load_snippet_dir", None)
+    assert "restart" in _shown(store)
+
+
+def test_the_picker_lists_a_file_added_since_start_and_names_one_it_skipped(folder_store):
+    store, folder = folder_store
+    app = FrontdeskApp(store, demo=True, state_file=None)
+
+    async def script(pilot):
+        (folder / "upgrade.md").write_text("# Upgrade first\n\nPlease upgrade to 4.2.\n")
+        (folder / "bonjour.md").write_bytes("Merci, caf\xe9.\n".encode("latin-1"))
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert isinstance(app.screen, SnippetPickerScreen)
+        assert {choice.name for choice in app.screen.snippets} >= {"upgrade", "restart"}
+        assert "Snippet skipped: bonjour.md: not UTF-8 text at line 1: skipped (save it as UTF-8)" in notices(app)
+
+    run_app(app, script)
+
+
+def test_a_snippet_is_filled_from_its_file_as_it_is_now(folder_store):
+    """A macro or `frontdesk reply --snippet` uses the file's newest text, picker or not."""
+    store, folder = folder_store
+    (folder / "restart.md").write_text("# Restart\n\nHi {first_name}, a restart fixes it.\n")
+    assert store.render_snippet(1, "restart") == "Hi Alice, a restart fixes it."

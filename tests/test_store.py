@@ -202,12 +202,8 @@ def test_a_reply_keeps_everyone_the_customer_copied(store, mail):
     assert (entry.to_addrs, entry.cc_addrs) == (["alice@acme.example"], ["bob@acme.example", "carol@acme.example"])
 
 
-def test_the_teams_snippet_folder_is_loaded_and_refreshed(tmp_path, config_path, clock, mail):
-    folder = tmp_path / "snippets"
-    folder.mkdir()
-    (folder / "restart.md").write_text("# Restart the indexer\n\nHi {first_name},\n\nPlease restart the indexer.\n")
-    with_folder = tmp_path / "with-folder.toml"
-    with_folder.write_text(config_path.read_text().replace("[support]\n", f'[support]\nsnippets_dir = "{folder}"\n'))
+def test_the_teams_snippet_folder_is_loaded_and_refreshed(tmp_path, snippet_folder, clock, mail):
+    with_folder, folder = snippet_folder
     store = Store.open(tmp_path / "s.db", load_config(with_folder), clock)
     Ingestor(store).ingest(mail(), "t")
     assert "Please restart the indexer." in store.render_snippet(1, "restart")

@@ -438,3 +438,57 @@ def test_our_own_reply_coming_back_from_the_sent_folder_is_no_change_to_be_told_
     sent_copy = mail(message_id="r1@example.com", in_reply_to="q1@acme.example", sender="support@example.com")
     Ingestor(store).ingest(sent_copy, "t")
     assert usecases.note(store, ticket_id, "told them", version=seen).ticket.version == seen + 1
+
+
+# --- one change on several tickets (the inbox's marks) ---------------------------------------
+
+
+def three_tickets(store: Store, mail) -> list[int]:
+    for number, subject in enumerate(("First", "Second", "Third")):
+        Ingestor(store).ingest(mail(message_id=f"bulk{number}@acme.example", subject=subject), "test")
+    return [ticket.id for ticket in Ticket.select().order_by(Ticket.id)]
+
+
+def test_one_change_on_several_tickets_skips_one_changed_since_and_is_one_step_for_undo(store, mail):
+    ids = three_tickets(store, mail)
+    seen = [(t, store.ticket(t).version) for t in ids]
+    usecases.note(as_someone_else(store), ids[1], "on it")
+
+    several = usecases.each(store, seen, usecases.resolve, "Resolved {} tickets")
+
+    assert [store.ticket(t).state for t in ids] == ["resolved", "new", "resolved"]
+    assert [type(error) for error in several.refused] == [Conflict]
+    assert several.said == (
+        f"Resolved 2 of 3 tickets; #{ids[1]} changed since you looked: note: on it by Sam Lee at 15:00; nothing was changed"
+    )
+    step = tuple((done.ticket.id, done.ticket.version) for done in several.done)
+    assert usecases.undo_step(store, step).said == "Undid 2 changes"
+    assert [store.ticket(t).state for t in ids] == ["new", "new", "new"]
+
+
+def test_one_change_on_several_tickets_says_which_were_so_already(store, mail):
+    ids = three_tickets(store, mail)
+    usecases.triage(store, ids[0], 1)
+    seen = [(t, store.ticket(t).version) for t in ids]
+
+    several = usecases.each(store, seen, lambda s, t, v: usecases.triage(s, t, 1, v), "Severity 1 on {} tickets")
+
+    assert [store.ticket(t).severity for t in ids] == [1, 1, 1]
+    assert several.said == f"Severity 1 on 2 of 3 tickets; #{ids[0]} is already severity 1"
+    assert [done.changed for done in several.done] == [False, True, True]
+
+
+def test_one_change_on_many_tickets_names_the_first_few_left_as_they_were(store, mail):
+    three_tickets(store, mail)
+    for number in range(3, 6):
+        Ingestor(store).ingest(mail(message_id=f"bulk{number}@acme.example", subject=f"More {number}"), "test")
+    ids = [ticket.id for ticket in Ticket.select().order_by(Ticket.id)]
+    seen = [(t, store.ticket(t).version) for t in ids]
+    for t in ids[:5]:
+        usecases.triage(as_someone_else(store), t, 2)
+
+    said = usecases.each(store, seen, usecases.resolve, "Resolved {} tickets").said
+
+    assert said.startswith(f"Resolved 1 of 6 tickets; #{ids[0]} changed since you looked")
+    assert said.count("changed since you looked") == 3 and said.endswith("; 2 more left as they were")
+

@@ -8,12 +8,14 @@ from functools import partial
 from frontdesk.storage import usecases
 from frontdesk.storage.errors import Conflict, Held, Seen
 from frontdesk.storage.owners import OwnerChoice, TicketText
+from frontdesk.storage.store import Store
 from frontdesk.storage.usecases import Done
 from frontdesk.storage.views import TicketView
 
 from .compose import ComposeScreen
 from .held_screen import SEND, HeldScreen
 from .help_screen import HelpScreen
+from .keymap import bind_macros, macro_commands
 from .keys import keys_in_force, palette
 from .modals import ConfirmScreen, NoteScreen, OwnerPickerScreen, SeverityScreen
 from .stats_screen import StatsScreen
@@ -30,8 +32,13 @@ class TicketActions:
     def reload(self) -> None:
         raise NotImplementedError
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        bind_macros(self, self.app.config.macros)
+
     def palette_commands(self):
-        return palette(self, self.keys_where)
+        yield from palette(self, self.keys_where)
+        yield from macro_commands(self)
 
     def action_help(self) -> None:
         """The help shows the keys in force here, and the inbox's under it."""
@@ -75,6 +82,45 @@ class TicketActions:
     def triaged(self, ticket: TicketView) -> None:
         """`ticket` got its first severity (the inbox moves on to the next untriaged ticket)."""
 
+    def marked_tickets(self) -> list[TicketView]:
+        """The tickets marked for a change to each (the inbox's marks); none: the current ticket's."""
+        return []
+
+    def keep_marked(self, ticket_ids: set[int]) -> None:
+        """After a step on the marked tickets, only these stay marked (those it left as they were)."""
+
+    def _change_each(
+        self, tickets: list[TicketView], change: Callable[[Store, int, int | None], Done], summary: str,
+        then_send: bool = False, left: str = "",
+    ) -> None:
+        """One change to each of `tickets` as its row showed it, in one transaction (usecases.each):
+        one notice, one step for u. A ticket someone changed since stays as it is, named in the
+        notice, and the only one still marked. `summary`: see usecases.Several; `left`: what the
+        notice adds about marked tickets the change was not for."""
+        store, seen = self.app.store, [(ticket.id, ticket.version) for ticket in tickets]
+
+        def done(several: usecases.Several) -> None:
+            self.keep_marked({ticket_id for ticket_id, _ in seen} - {done.ticket.id for done in several.done})
+            self.reload()
+            self._remember(*several.done)
+            undo = ". Press u to undo the step." if any(done.changed for done in several.done) else ""
+            self.app.say(several.said + left + undo, "warning" if several.refused else "information")
+            if then_send and any(done.outbox for done in several.done):
+                self.app.send_outbox()
+
+        self.app.in_background(lambda: usecases.each(store, seen, change, summary), done)
+
+    def _move_each(self, tickets: list[TicketView], state: str, move: Callable[..., Done], summary: str) -> None:
+        """Waiting or resolve on the marked tickets: every one already `state` reopens, like the
+        single key pressed again; else each of the others moves, and the notice counts those left."""
+        if all(ticket.state == state for ticket in tickets):
+            self._change_each(tickets, usecases.reopen, "Reopened {} tickets")
+            return
+        others = [ticket for ticket in tickets if ticket.state != state]
+        already = len(tickets) - len(others)
+        left = f"; {already} {'was' if already == 1 else 'were'} {state} already" if already else ""
+        self._change_each(others, move, summary, left=left)
+
     def _remember(self, *changes: Done) -> None:
         """One step for u to take back: each change of it, one per ticket, undone together."""
         step = tuple((done.ticket.id, done.ticket.version) for done in changes if done.changed)
@@ -82,6 +128,9 @@ class TicketActions:
             self.app.undo_steps.append(step)
 
     def action_severity(self) -> None:
+        if marked := self.marked_tickets():
+            self._severity_each(marked)
+            return
         if (ticket := self._ticket_or_say()) is None:
             return
 
@@ -92,6 +141,20 @@ class TicketActions:
                 self._change(lambda: usecases.triage(store, ticket.id, severity, ticket.version), then=then)
 
         self.app.push_screen(SeverityScreen(ticket.subject, ticket.severity, ticket.policy), chosen)
+
+    def _severity_each(self, tickets: list[TicketView]) -> None:
+        """One picker for all the marked tickets; their targets when they share a policy."""
+        severities = {ticket.severity for ticket in tickets}
+        policies = {ticket.policy.name: ticket.policy for ticket in tickets}
+
+        def chosen(severity: int | None) -> None:
+            if severity is not None:
+                triage = partial(_triage, severity=severity)
+                self._change_each(tickets, triage, f"Severity {severity} on {{}} tickets")
+
+        current = next(iter(severities)) if len(severities) == 1 else None
+        policy = next(iter(policies.values())) if len(policies) == 1 else None
+        self.app.push_screen(SeverityScreen(f"{len(tickets)} tickets", current, policy, len(tickets)), chosen)
 
     def action_acknowledge(self) -> None:
         """One acknowledgement per ticket; held, like a reply, when the ticket moved since the row
@@ -116,33 +179,58 @@ class TicketActions:
 
     def _acknowledge(self, ticket_id: int, seen: Seen) -> None:
         store = self.app.store
+        self._queue_unless_held(lambda seen: (usecases.acknowledge(store, ticket_id, seen=seen),), seen)
 
-        def attempt() -> Done | Held:
+    def action_macro(self, index: int) -> None:
+        """A [[macros]] entry: its snippet queued as a reply (held like any reply when the ticket
+        moved since it was shown), then the ticket moved; one step for u."""
+        if (ticket := self._ticket_or_say()) is None:
+            return
+        store, macro = self.app.store, self.app.config.macros[index]
+        self._queue_unless_held(
+            lambda seen: usecases.reply_then(store, ticket.id, macro.snippet, macro.then, seen=seen),
+            Seen(version=ticket.version),  # the ticket as its row showed it
+        )
+
+    def _queue_unless_held(self, work: Callable[[Seen], tuple[Done, ...]], seen: Seen) -> None:
+        """Queue a reply (and what follows it: `work`'s changes, the reply first), or show why it
+        is held; sending anyway runs `work` again with the ticket as it is now."""
+        store = self.app.store
+
+        def attempt() -> tuple[Done, ...] | Held:
             try:
-                return usecases.acknowledge(store, ticket_id, seen=seen)
+                return work(seen)
             except Held as held:
                 return held
 
-        def done(result: Done | Held) -> None:
+        def done(result: tuple[Done, ...] | Held) -> None:
             self.reload()
             if isinstance(result, Held):
                 def choice(chosen: str | None) -> None:
                     if chosen == SEND:  # only what happens after this screen holds it again
-                        self._acknowledge(ticket_id, result.current)
+                        self._queue_unless_held(work, result.current)
 
                 zone, now = store.config.calendar.timezone, store.clock.now()
                 self.app.push_screen(HeldScreen(result, zone, now), choice)
                 return
-            if not result.outbox:  # it already had one: nothing was queued
-                self.app.say(f"#{result.ticket.id} {result.said}", "warning")
+            replied = result[0]
+            if not replied.outbox:  # an acknowledgement it already had: nothing was queued
+                self.app.say(f"#{replied.ticket.id} {replied.said}", "warning")
                 return
-            self._remember(result)
-            self.app.say(f"#{result.ticket.id} {result.said}")
+            self._remember(*result)
+            self.app.say("; ".join(f"#{change.ticket.id} {change.said}" for change in result))
             self.app.send_outbox()
 
         self.app.in_background(attempt, done)
 
     def action_reply(self) -> None:
+        self._reply(in_editor=False)
+
+    def action_reply_in_editor(self) -> None:
+        self._reply(in_editor=True)
+
+    def _reply(self, in_editor: bool) -> None:
+        """The composer; `in_editor`: it opens the rep's own editor on the draft at once."""
         if (ticket := self._ticket_or_say()) is None:
             return
 
@@ -153,10 +241,13 @@ class TicketActions:
                 self.app.send_outbox()
                 self.reload()
 
-        compose = ComposeScreen(self.app.store, ticket.id)
+        compose = ComposeScreen(self.app.store, ticket.id, in_editor)
         self.app.push_screen(compose, sent)
 
     def action_handoff(self) -> None:
+        if marked := self.marked_tickets():
+            self._handoff_each(marked)
+            return
         if (ticket := self._ticket_or_say()) is None:
             return
         store = self.app.store
@@ -178,6 +269,31 @@ class TicketActions:
 
         self.in_background(load, show)
 
+    def _handoff_each(self, tickets: list[TicketView]) -> None:
+        """One picker for all the marked tickets: owners ranked on what all of them say."""
+        store = self.app.store
+        owners_now = {ticket.owner for ticket in tickets}
+
+        def load() -> tuple[list[OwnerChoice], TicketText]:
+            texts = [ticket_text(store, ticket.id) for ticket in tickets]
+            return owner_choices(store), TicketText("\n".join(t.subject for t in texts), "\n".join(t.body for t in texts))
+
+        def show(loaded: tuple[list[OwnerChoice], TicketText]) -> None:
+            owners, text = loaded
+            if not owners:
+                self.app.say("No owners configured: add them under [[owners]] in the config file.", "warning")
+                return
+            current = next(iter(owners_now)) if len(owners_now) == 1 else None
+            self.app.push_screen(OwnerPickerScreen(owners, text, current, f"Hand off {len(tickets)} tickets"), picked)
+
+        def picked(choice: tuple[str, str | None] | None) -> None:
+            if choice is not None:
+                email, note = choice
+                assign = partial(_assign, owner=email, note=note)
+                self._change_each(tickets, assign, f"Handed {{}} tickets to {email}", then_send=True)
+
+        self.in_background(load, show)
+
     def action_take(self) -> None:
         if (ticket := self._ticket_or_say()) is None:
             return
@@ -185,6 +301,9 @@ class TicketActions:
         self._change(lambda: usecases.take(store, ticket.id, ticket.version))
 
     def action_waiting(self) -> None:
+        if marked := self.marked_tickets():
+            self._move_each(marked, "waiting", usecases.wait, "Put {} tickets on waiting")
+            return
         if (ticket := self._ticket_or_say()) is None:
             return
         store = self.app.store
@@ -192,6 +311,9 @@ class TicketActions:
         self._change(lambda: change(store, ticket.id, ticket.version))
 
     def action_resolve(self) -> None:
+        if marked := self.marked_tickets():
+            self._move_each(marked, "resolved", usecases.resolve, "Resolved {} tickets")
+            return
         if (ticket := self._ticket_or_say()) is None:
             return
         store = self.app.store
@@ -208,13 +330,16 @@ class TicketActions:
             return
         step, store = self.app.undo_steps.pop(), self.app.store
 
-        def done(undone: usecases.Undone) -> None:
+        def done(undone: usecases.Several) -> None:
             self.reload()
             self.app.say(undone.said, "warning" if undone.refused else "information")
 
         self.app.in_background(lambda: usecases.undo_step(store, step), done)  # the app's work, as in _change
 
     def action_note(self) -> None:
+        if marked := self.marked_tickets():
+            self._note_each(marked)
+            return
         if (ticket := self._ticket_or_say()) is None:
             return
         store = self.app.store
@@ -225,8 +350,28 @@ class TicketActions:
 
         self.app.push_screen(NoteScreen(ticket.subject, ticket.id), written)
 
+    def _note_each(self, tickets: list[TicketView]) -> None:
+        def written(text: str | None) -> None:
+            if text:
+                self._change_each(tickets, partial(_note, text=text), "Added the note to {} tickets")
+
+        self.app.push_screen(NoteScreen(f"{len(tickets)} tickets"), written)
+
     def action_stats(self) -> None:
         self.app.push_screen(StatsScreen(self.app.store))
+
+
+# The use cases in the shape usecases.each calls them: (store, ticket id, version), the rest by name.
+def _triage(store: Store, ticket_id: int, version: int | None, *, severity: int) -> Done:
+    return usecases.triage(store, ticket_id, severity, version)
+
+
+def _assign(store: Store, ticket_id: int, version: int | None, *, owner: str, note: str | None) -> Done:
+    return usecases.assign(store, ticket_id, owner, note, version)
+
+
+def _note(store: Store, ticket_id: int, version: int | None, *, text: str) -> Done:
+    return usecases.note(store, ticket_id, text, version)
 
 
 def owner_choices(store) -> list[OwnerChoice]:

@@ -1,18 +1,35 @@
-"""Toasts and the terminal bell when a ticket arrives or its clock turns at risk or breached.
+"""Toasts, the terminal bell and the [notify] command when a ticket arrives or its clock turns at
+risk or breached.
 
 Clocks turn at times known in advance (TargetState.at_risk_at and due_at), so the turns wait in a
 heap and are announced on the tick they happen, without evaluating any ticket again.
+
+Only the inbox announces: each rep's inbox runs the command on that rep's desktop, and `sync
+--watch`, which serves the whole team, never does.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
+import queue
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from functools import partial
 
+from frontdesk.storage.safe_text import display_line
 from frontdesk.storage.views import TicketView
 
 MESSAGES = {"at_risk": "#{id} is at risk: {subject}", "breached": "#{id} has breached its SLA: {subject}"}
+# The command's title argument; its text is the toast's, which starts with "New ticket" or "#",
+# never with "-": mail can't turn into an option of the program.
+TITLES = {
+    "new_ticket": "frontdesk: new ticket",
+    "at_risk": "frontdesk: SLA at risk",
+    "breached": "frontdesk: SLA breached",
+}
+NOTIFY_TIMEOUT = 10.0
 
 
 class Alerts:
@@ -22,13 +39,18 @@ class Alerts:
         self._known: set[int] | None = None  # None until the first load: nothing is new then
         self._turns: list[tuple[datetime, int, str, str]] = []
         self._rang = False
+        command = app.config.notify.command
+        report = partial(app.notify, severity="warning", markup=False, timeout=15)  # thread-safe
+        self._command = NotifyCommand(command, report) if command else None
 
     def loaded(self, rows: Sequence[TicketView], now: datetime) -> None:
         """After each load: announce tickets new since the last one; plan the clocks' turns."""
         if self._known is not None and self.settings.new_ticket:
             for row in rows:
                 if row.id not in self._known and row.automated is None and row.state == "new":
-                    self._announce(f"New ticket #{row.id} from {row.customer or row.requester}: {row.subject}")
+                    self._announce(
+                        "new_ticket", f"New ticket #{row.id} from {row.customer or row.requester}: {row.subject}"
+                    )
         # Every ticket shown since the start: one coming back (a resolve undone) is not new.
         self._known = (self._known or set()) | {row.id for row in rows}
         self._turns = [turn for row in rows for turn in _turns(row, now)]
@@ -39,11 +61,13 @@ class Alerts:
         while self._turns and self._turns[0][0] <= now:
             _, ticket_id, status, subject = heapq.heappop(self._turns)
             if getattr(self.settings, status):
-                self._announce(MESSAGES[status].format(id=ticket_id, subject=subject))
+                self._announce(status, MESSAGES[status].format(id=ticket_id, subject=subject))
         self._ring()
 
-    def _announce(self, message: str) -> None:
+    def _announce(self, kind: str, message: str) -> None:
         self.app.notify(message, severity="warning", markup=False, timeout=10)
+        if self._command is not None:
+            self._command.run(TITLES[kind], message)
         self._rang = True
 
     def _ring(self) -> None:
@@ -60,3 +84,58 @@ def _turns(row: TicketView, now: datetime) -> Iterator[tuple[datetime, int, str,
         yield target.at_risk_at, row.id, "at_risk", row.subject
     if target.due_at > now:
         yield target.due_at, row.id, "breached", row.subject
+
+
+class NotifyCommand:
+    """[notify] command: the program and its arguments, then a title and a text, never through a
+    shell. Runs one at a time on a thread of its own, so the event loop never waits for it. Only the
+    first failure is reported; a program that can't be started is not tried again."""
+
+    def __init__(self, argv: Sequence[str], report: Callable[[str], object], timeout: float = NOTIFY_TIMEOUT) -> None:
+        self.argv = tuple(argv)
+        self._report = report
+        self._timeout = timeout
+        self._waiting: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._reported = False
+        self._cannot_start = False
+
+    def run(self, title: str, text: str) -> None:
+        if self._cannot_start:
+            return
+        self._waiting.put((display_line(title), display_line(text)))  # no controls, one line
+        if self._thread is None:
+            # A daemon: quitting the inbox never waits for a desktop notification.
+            self._thread = threading.Thread(target=self._work, name="notify-command", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            title, text = self._waiting.get()
+            if not self._cannot_start:
+                self._run_one(title, text)
+
+    def _run_one(self, title: str, text: str) -> None:
+        program = self.argv[0]
+        try:
+            done = subprocess.run(
+                [*self.argv, title, text],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=self._timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            self._failed(f"{program} did not finish within {self._timeout:g} s")
+        except OSError as error:  # not found, not executable
+            self._cannot_start = True
+            self._failed(f"cannot run {program}: {error.strerror or type(error).__name__}")
+        else:
+            if done.returncode != 0:
+                said = display_line(done.stderr.decode("utf-8", "replace"))[:200] or "nothing on stderr"
+                self._failed(f"{program} exited with status {done.returncode}: {said}")
+
+    def _failed(self, reason: str) -> None:
+        if not self._reported:
+            self._reported = True
+            self._report(f"[notify] command: {reason} (alerts still show here; said only once)")

@@ -27,6 +27,7 @@ from frontdesk.storage.usecases import UndoStep
 
 from .background import Background
 from .inbox import InboxScreen
+from .keymap import keymap
 from .looks import looks_theme
 from .mailbox import MailboxState, MailboxWorker
 from .presence import Present, SessionPresence
@@ -61,6 +62,7 @@ class FrontdeskApp(Background, App):
         self.presence: SessionPresence | None = None
         self.present: Present = {}  # who else has which ticket open (never this session)
         self.undo_steps: list[UndoStep] = []  # the rep's changes, newest last: u takes back one step at a time
+        self.set_keymap(keymap(self.config))  # [keys]; a wrong one is a ConfigError before anything shows
         self.console.push_theme(self._looks())  # watch_theme replaces it
         if self.no_color:
             # Textual chose its NO_COLOR filter for the theme it started with (colours to greys): an

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +28,10 @@ from frontdesk.storage.clock import Clock, clock_from_environment
 from frontdesk.storage.config import Config, ConfigError, load_config
 from frontdesk.storage.database import DatabaseError, database_target, default_database_path, describe, is_url
 from frontdesk.storage.errors import Held, Seen
+from frontdesk.storage.find import find
 from frontdesk.storage.owners import UnknownOwner
+from frontdesk.storage.query import QueryError
+from frontdesk.storage.rotation import Week, rotation_summary, to_markdown
 from frontdesk.storage.sla import SEVERITY_LEVELS, severity_guide
 from frontdesk.storage.stats import compute_stats
 from frontdesk.storage.store import Store, StoreError
@@ -77,6 +81,11 @@ class Context:
                 self.err.print(Text(f"frontdesk: {notice}"), soft_wrap=True)
         return self._store
 
+    def check_keys(self) -> None:
+        from .keymap import keymap  # Textual loads only for the verbs that need it
+
+        keymap(self.config)
+
     def _database_password(self, url: str) -> str | None:
         try:
             return database_password(self.config.database, url)
@@ -124,12 +133,33 @@ def cmd_inbox(ctx: Context) -> int:
 
 
 def cmd_list(ctx: Context) -> int:
-    views = ctx.store.views(include_resolved=ctx.args.all)
+    query = _query_text(ctx.args.query)
+    views = find(ctx.store, query, include_resolved=ctx.args.all)
     if ctx.args.json:
         _print_json(ctx, [view.as_json() for view in views])
     else:
-        printing.ticket_table(ctx.out, views, ctx.clock.now())
+        printing.ticket_table(ctx.out, views, ctx.clock.now(), f"No tickets match {query}" if query.strip() else None)
     return 0
+
+
+_TERM_PARTS = re.compile(r"(-?)([A-Za-z][A-Za-z_-]*:)?(.*)", re.DOTALL)
+
+
+def _query_text(words: Sequence[str]) -> str:
+    """`frontdesk list`'s words as one query: a word that holds spaces had its quotes taken by
+    the shell (`subject:"upgrade loop"` arrives as subject:upgrade loop), so they are put back."""
+    terms = []
+    for word in words:
+        if any(character.isspace() for character in word) and '"' not in word:
+            sign, field, value = _TERM_PARTS.fullmatch(word).groups()
+            word = f'{sign}{field or ""}"{value}"'
+        terms.append(word)
+    return " ".join(terms)
+
+
+def _negated_terms(words: Sequence[str]) -> bool:
+    """Whether words argparse took for options are query terms negated with `-`."""
+    return all(word.startswith("-") and not word.startswith("--") for word in words)
 
 
 def cmd_show(ctx: Context) -> int:
@@ -211,13 +241,48 @@ def _change_command(change: Callable[[Store, int], usecases.Done]) -> Callable[[
     return command
 
 
+def cmd_status(ctx: Context) -> int:
+    ctx.out.file.write(printing.status_line(ctx.store.desk_status(), ctx.args.format) + "\n")
+    return 0
+
+
 def cmd_stats(ctx: Context) -> int:
+    if ctx.args.week is not None or ctx.args.markdown:
+        return _week_stats(ctx)
     stats = compute_stats(ctx.store.views(include_resolved=True))
     if ctx.args.json:
         _print_json(ctx, stats)
     else:
         printing.stats(ctx.out, stats)
     return 0
+
+
+def _week_stats(ctx: Context) -> int:
+    """The Stats screen's week: its figures, or with --markdown the hand-over note `e` exports there."""
+    if ctx.args.json:
+        raise UsageError("--json prints the figures of all tickets; a week's come as a table, or with --markdown")
+    summary = rotation_summary(ctx.store, _chosen_week(ctx).monday)
+    if ctx.args.markdown:
+        ctx.out.file.write(to_markdown(summary))
+    else:
+        printing.week_figures(ctx.out, summary)
+    return 0
+
+
+def _chosen_week(ctx: Context) -> Week:
+    """--week: an ISO week such as 2026-W49, `this` (also without --week) or `last`, in the business time zone."""
+    chosen = (ctx.args.week or "this").strip().lower()
+    now = ctx.clock.now()
+    this = Week.containing(now, ctx.config.calendar.timezone)
+    if chosen in ("this", "last"):
+        return this if chosen == "this" else this.shifted(-1)
+    try:
+        week = Week.from_label(chosen, this.tz)
+    except ValueError as error:
+        raise UsageError(f"--week: {error}, or this or last") from None
+    if week.start > now:
+        raise UsageError(f"--week: {week.label} has not begun yet (this week is {this.label})")
+    return week
 
 
 def cmd_rotation(ctx: Context) -> int:
@@ -298,8 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_shared_options(parser)
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def verb(name: str, handler: Callable[[Context], int], help_text: str) -> argparse.ArgumentParser:
-        sub = verbs.add_parser(name, help=help_text, description=help_text)
+    def verb(name: str, handler: Callable[[Context], int], help_text: str, **options) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help_text, description=help_text, **options)
         _add_shared_options(sub, after_verb=True)
         sub.set_defaults(handler=handler)
         return sub
@@ -311,7 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp = verb("import", cmd_import, "Import .eml files, mbox files and Maildir folders; importing twice adds nothing.")
     imp.add_argument("paths", nargs="+", metavar="PATH", help="a message file, an mbox file, a Maildir or a folder of messages")
 
-    lst = verb("list", cmd_list, "List open tickets, most urgent first.")
+    # No -h: a negated term such as -has:draft would be read as it (--help is there).
+    lst = verb("list", cmd_list, "List open tickets, most urgent first, or those a query selects.", add_help=False)
+    lst.add_argument("--help", action="help", help="show this help message and exit")
+    lst.add_argument(
+        "query", nargs="*", metavar="QUERY",
+        help='terms that must all hold, e.g. customer:acme is:breached -owner:none sev:1,2 from:grace@ '
+        'subject:"upgrade loop" after:7d, and words searched in the text (see the README)',
+    )
     lst.add_argument("--all", action="store_true", help="include resolved tickets")
     lst.add_argument("--json", action="store_true", help="print JSON for scripts")
 
@@ -365,8 +437,30 @@ def build_parser() -> argparse.ArgumentParser:
         "while another process syncs, stand by and take over when it stops",
     )
 
-    stats = verb("stats", cmd_stats, "Response and resolution times, and SLA attainment by severity.")
+    status = verb(
+        "status", cmd_status,
+        "One short line for a tmux status bar or a shell prompt: how many clocks are LATE and at RISK, and the "
+        "time to the next due one (e.g. '2 LATE · 1 RISK · next 3h 12m'; 'ok · next …'; 'no open tickets').",
+    )
+    status.add_argument(
+        "--format", choices=tuple(printing.STATUS_FORMATS), default="plain",
+        help="plain words (default); tmux: #[fg=…] styles around LATE and RISK, for status-right; ansi: terminal colours, for a prompt",
+    )
+
+    stats = verb(
+        "stats", cmd_stats,
+        "Response and resolution times, and SLA attainment by severity; with --week, one week of the rotation "
+        "as the Stats screen shows it.",
+    )
     stats.add_argument("--json", action="store_true", help="print JSON for scripts")
+    stats.add_argument(
+        "--week", metavar="WEEK",
+        help="an ISO week such as 2026-W49, or this or last (Monday to Sunday in the business time zone)",
+    )
+    stats.add_argument(
+        "--markdown", action="store_true",
+        help="print the week's hand-over note in Markdown, as the Stats screen exports it (this week unless --week)",
+    )
 
     rotation = verb("rotation", cmd_rotation, "Who is on the front-line rotation, and since when; take it over.")
     rotation.add_argument(
@@ -380,7 +474,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # `frontdesk list -owner:none`: a negated term looks like an option
+        if getattr(args, "query", None) is None or not _negated_terms(unknown):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.query += unknown
     if args.command is None:
         args.handler = cmd_inbox
     out = Console(highlight=False, soft_wrap=True)
@@ -396,8 +495,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return args.handler(ctx)
             finally:
                 ctx.close()
-    # DatabaseError: one that can't be reached or used; UnknownOwner: a typed owner that is nobody or several
-    except (ConfigError, UsageError, DatabaseError, UnknownOwner) as error:
+    # DatabaseError: one that can't be reached or used; UnknownOwner: a typed owner that is nobody or several;
+    # QueryError (a StoreError, so caught first): a query that can't be read
+    except (ConfigError, UsageError, DatabaseError, UnknownOwner, QueryError) as error:
         return _fail(str(error), 2)
     except Held as held:  # the ticket moved since the reply began: nothing was queued
         return _fail(f"{held} (--force sends it anyway)", 3)

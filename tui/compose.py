@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import tzinfo
 from functools import partial
 
 from peewee import PeeweeException
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
@@ -36,6 +36,7 @@ from frontdesk.storage.snippets import Filled, placeholders
 from frontdesk.storage.store import Store, StoreError, reply_subject
 
 from .background import Background, failure_text
+from .external_editor import EDIT_KEY, WritingArea, edit_suspended, without_keys
 from .held_screen import DISCARD, SEND, DiscardDraftScreen, HeldScreen
 from .modals import SnippetChoice, SnippetPickerScreen, plain, text_static
 
@@ -117,14 +118,11 @@ def _written_after(messages: Sequence[Message], quoted: int | None) -> Message |
     return later[-1] if later else None
 
 
-class ReplyEditor(TextArea, inherit_bindings=False):
+class ReplyEditor(WritingArea, inherit_bindings=False):
     """The reply's text area, its ctrl+d left to the screen (discard the draft): Delete still
     deletes to the right."""
 
-    BINDINGS = [
-        *(b for b in ScrollableContainer.BINDINGS if b.key in ("ctrl+pageup", "ctrl+pagedown")),
-        *(replace(b, key="delete") if b.key == "delete,ctrl+d" else b for b in TextArea.BINDINGS),
-    ]
+    BINDINGS = without_keys(WritingArea.BINDINGS, "ctrl+d")
 
 
 class ComposeScreen(Background, Screen[bool]):
@@ -136,13 +134,15 @@ class ComposeScreen(Background, Screen[bool]):
         Binding("ctrl+t", "snippet", "Insert snippet"),
         Binding("ctrl+r", "refresh_quote", "Quote newest"),
         Binding("ctrl+d", "discard", "Discard"),
+        Binding(EDIT_KEY, "external_editor", "Your editor", show=False),  # the footer has no room at 80 columns: in ? and the README
         Binding("escape", "leave", "Leave (draft kept)"),
     ]
 
-    def __init__(self, store: Store, ticket_id: int) -> None:
+    def __init__(self, store: Store, ticket_id: int, in_editor: bool = False) -> None:
         super().__init__()
         self.store = store
         self.ticket_id = ticket_id
+        self._in_editor = in_editor  # R: straight into the rep's own editor once the draft is loaded
         self._ready = False  # the ticket and draft are loaded: edits are the rep's
         self._saved = ""  # the text last handed to a draft write
         self._dirty = False  # edits not yet handed to a draft write
@@ -210,6 +210,8 @@ class ComposeScreen(Background, Screen[bool]):
             self._status("Draft back; the customer wrote again since: ctrl+r quotes the new message.", problem=True)
         else:
             self._status("Your saved draft is back." if start.restored else "")
+        if self._in_editor:
+            self.call_after_refresh(self.action_external_editor)
 
     # --- drafts ----------------------------------------------------------------------------
 
@@ -274,6 +276,26 @@ class ComposeScreen(Background, Screen[bool]):
         self.notify("Draft kept: reply to this ticket again to carry on." if kept else "Nothing written: no draft kept.", markup=False)
         self.dismiss(False)
 
+    # --- the rep's own editor ------------------------------------------------------------------
+
+    def action_external_editor(self) -> None:
+        """The whole text, quote and snippets included, in $VISUAL or $EDITOR; back here to send."""
+        if not self._ready or self._sending:
+            return
+        editor = self.editor
+        edited = edit_suspended(self.app, editor.text, f"frontdesk-reply-{self.ticket_id}", ".eml")
+        if edited.text is None:
+            self._status(f"{edited.problem}: your draft is as it was.", problem=True)
+            return
+        if edited.text == editor.text:
+            self._status("Back from your editor, nothing changed: ctrl+s sends the reply.")
+            return
+        editor.replace(edited.text, (0, 0), editor.document.end, maintain_selection_offset=False)
+        editor.move_cursor((0, 0))
+        self._stop_save_timer()
+        self._save_draft(quietly=True)
+        self._status("Back from your editor: read it over, then ctrl+s sends the reply.")
+
     # --- snippets --------------------------------------------------------------------------
 
     def action_snippet(self) -> None:
@@ -285,6 +307,8 @@ class ComposeScreen(Background, Screen[bool]):
 
     def _pick_snippet(self, choices: list[SnippetChoice]) -> None:
         self.app.push_screen(SnippetPickerScreen(choices, self._render_snippet), self._snippet_picked)
+        for problem in self.store.snippet_problems:  # why a file of the team's is not in the list
+            self.app.say(f"Snippet skipped: {problem}", "warning")
 
     def _render_snippet(self, name: str) -> str:
         return self.store.render_snippet(self.ticket_id, name, editable=True)

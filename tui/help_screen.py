@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -11,11 +13,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from frontdesk.storage.config import MacroConfig, SavedView
 from frontdesk.storage.sla import SEVERITIES
 
 from .countdown import STATUS_LABEL
+from .keymap import MACROS, macro_rows
 from .keys import MOVING, OTHER, TRIAGE, VIEWS_GROUP, help_rows
 from .ticket_table import MARKERS
+from .views import saved_help_rows
 
 # Keys of the editor and of the lists themselves, which the key table (tui/keys.py) does not hold.
 WRITING = (
@@ -24,6 +29,7 @@ WRITING = (
     ("ctrl+t", "insert a snippet at the cursor"),
     ("ctrl+r", "quote the customer's newest message instead (a draft brought back under a newer one)"),
     ("ctrl+d", "discard the draft, after you confirm"),
+    ("ctrl+e", "write it in your own editor ($VISUAL, else $EDITOR, else vi): the text comes back here, unsent (in a note too)"),
     ("esc", "leave: the draft is kept"),
 )
 IN_THE_LIST = (
@@ -41,6 +47,7 @@ ANYWHERE = (
 )
 # What the table's columns can say beyond plain words.
 COLUMNS = (
+    ("▲ ▼", "after a column's title: the list is sorted by it, smallest first or largest first"),
     ("Due", "time left on the running clock: the response target until the first reply, then resolution"),
     ("-3h", "in Due, a minus: past due by that much"),
     ("-", "in Due: no clock running"),
@@ -64,13 +71,17 @@ def _group(title: str, rows) -> Group:
     return Group(Text(title, style="bold underline"), table, Text(""))
 
 
-def help_text(keys: dict[str, list[str]]) -> Group:
-    """Every key, with the keys in force (`keys`: binding id -> keys, tui/keys.py)."""
+def help_text(
+    keys: dict[str, list[str]], macros: Sequence[MacroConfig] = (), views: Sequence[SavedView] = ()
+) -> Group:
+    """Every key, with the keys in force (`keys`: binding id -> keys, tui/keys.py), and the
+    [[macros]] and saved [[views]] of the config when it has some."""
     return Group(
         _group(TRIAGE, help_rows(keys, TRIAGE)),
+        *([_group(MACROS, macro_rows(keys, macros))] if macros else []),
         _group("Writing a reply", WRITING),
         _group(MOVING, IN_THE_LIST + tuple(help_rows(keys, MOVING))),
-        _group(VIEWS_GROUP, help_rows(keys, VIEWS_GROUP)),
+        _group(VIEWS_GROUP, help_rows(keys, VIEWS_GROUP) + saved_help_rows(keys, views)),
         _group("The Outbox view (8)", OUTBOX_VIEW),
         _group(OTHER, tuple(help_rows(keys, OTHER)) + ANYWHERE),
         _group("Columns", COLUMNS),
@@ -88,4 +99,4 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Static(Text("Keys", style="bold"), id="help-title")
-            yield Static(help_text(self.keys))
+            yield Static(help_text(self.keys, self.app.config.macros, self.app.config.views))

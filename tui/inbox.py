@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rich.highlighter import Highlighter
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from frontdesk.storage import outbox as outbox_life
 from frontdesk.storage import pending as pending_mail
 from frontdesk.storage import team
+from frontdesk.storage.config import SavedView
+from frontdesk.storage.find import find
 from frontdesk.storage.pending import Pending, Unsent
+from frontdesk.storage.query import Query, QueryError, parse_query
 from frontdesk.storage.safe_text import display_line
 from frontdesk.storage.team import Taken, Turn
 from frontdesk.storage.views import TicketView
@@ -25,15 +30,17 @@ from .alerts import Alerts
 from .background import Background
 from .detail import ticket_summary
 from .handover_screen import HandoverScreen, since
-from .keys import INBOX, KeysFooter, bindings
+from .keys import INBOX, KeysFooter, bindings, keys_in_force
 from .marks import Marks, with_present
 from .modals import ConfirmScreen
+from .moving import MovingActions
 from .outbox_view import OutboxList, attempts_words, pending_lines, retry_words, what
 from .presence import Present, present_text
 from .ticket_screen import TicketScreen
-from .ticket_table import TicketTable
+from .ticket_table import Sort, TicketTable
 
 RESOLVED_SHOWN = 500
+SEARCH_SHOWN = 500  # the most urgent results (the newest resolved last)
 FIRST_SCREEN_ROWS = 200  # more than any terminal shows at once
 # Commits from any process are noticed within a tick (data_version) and clocks turn at known
 # times (no re-evaluation needed), so a full reload on a timer is only a safety net.
@@ -60,10 +67,44 @@ def fit_banner(parts: list[BannerPart], width: int) -> Text:
     return line()
 
 
+class BadTerm(Highlighter):
+    """Marks the term of the query that can't be read, in the search box itself."""
+
+    def __init__(self) -> None:
+        self.error: QueryError | None = None
+
+    def highlight(self, text: Text) -> None:
+        if self.error is not None:
+            text.stylize("bold reverse red", self.error.start, self.error.end)
+
+
 class SearchInput(Input):
-    """The search box: ↓ goes down into the results (enter opens one: on_input_submitted)."""
+    """The search box: ↓ goes down into the results (enter opens one: on_input_submitted). A query
+    that can't be read has its bad term marked and the reason on the box's lower border."""
 
     BINDINGS = [Binding("down", "screen.search_results", "Results", show=False)]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(highlighter=BadTerm(), **kwargs)
+
+    @property
+    def error(self) -> QueryError | None:
+        return self.highlighter.error
+
+    def show_error(self, error: QueryError | None) -> None:
+        self.highlighter.error = error
+        self.border_subtitle = None if error is None else Text(str(error))
+        self.set_class(error is not None, "-bad-query")
+        self.refresh()
+
+
+def _tickets_of_view(store, query: Query) -> list[TicketView]:
+    """A saved view's tickets, when only the store decides them; none while the view asks about me
+    and [me] is unknown (the inbox says how to set it when it opens)."""
+    try:
+        return find(store, query)
+    except QueryError:
+        return []
 
 
 @dataclass
@@ -73,9 +114,10 @@ class Loaded:
     resolved_total: int = 0
     pending: Pending = field(default_factory=Pending)  # unsent mail and drafts, per ticket
     outbox_tickets: dict[int, TicketView] = field(default_factory=dict)  # tickets of unsent mail not in the rows
+    found: dict[str, list[TicketView]] = field(default_factory=dict)  # the saved views only the store decides
 
 
-class InboxScreen(TicketActions, Background, Screen):
+class InboxScreen(MovingActions, TicketActions, Background, Screen):
     BINDINGS = bindings(INBOX)
     keys_where = INBOX
 
@@ -86,6 +128,8 @@ class InboxScreen(TicketActions, Background, Screen):
         self.search_ids: set[int] | None = None
         self.search_rows: list[TicketView] = []
         self._searched: str | None = None  # the query the results shown are for
+        self._asked: str | None = None  # the latest query that could be read: its results are wanted
+        self._sort_outside: Sort | None = None  # in a saved view: the table's sort in the other views
         self._open_when_found = False  # enter was pressed before the results came
         self._data_version: int | None = None
         self._alerts: Alerts | None = None
@@ -96,13 +140,15 @@ class InboxScreen(TicketActions, Background, Screen):
         self.marks: dict[int, Marks] = {}
         self._failures_seen: set[tuple[int, int]] | None = None  # (outbox id, attempts); None before the first load
         self._turn_loaded = False
-        self._tab_counts: dict[str, int] = {view.key: 0 for view in inbox_views.VIEWS}
+        self.saved_views = {inbox_views.saved_key(view): view for view in self.app.config.views}
+        self._tab_counts: dict[str, int] = {key: 0 for key in [*inbox_views.VIEW_BY_KEY, *self.saved_views]}
+        self._bind_saved_views()
         self._cursor_to: int | None = None  # where the cursor goes when the rows are next shown
 
     def compose(self) -> ComposeResult:
         yield Static(id="banner", markup=False)
         yield Static(id="tabs", markup=False)
-        yield SearchInput(placeholder="Search subjects, people, customers, mail, notes · ↓ results · enter opens", id="search")
+        yield SearchInput(placeholder="Search words, or customer:acme is:breached -owner:none … · ↓ results · enter opens", id="search")
         with Vertical(id="main"):
             yield TicketTable(self.app.clock, empty_text="Loading tickets…", id="tickets")
             yield OutboxList(id="outbox")
@@ -141,7 +187,7 @@ class InboxScreen(TicketActions, Background, Screen):
 
     def reload(self) -> None:
         self._load_rotation()
-        store = self.app.store
+        store, saved = self.app.store, self.saved_views
 
         def load() -> Loaded:
             store.watch_changes()  # from the first load on, other sessions' commits are noticed
@@ -151,7 +197,8 @@ class InboxScreen(TicketActions, Background, Screen):
             known = {row.id for row in rows} | {row.id for row in resolved}
             missing = sorted({entry.ticket_id for entry in pending.unsent} - known)
             outbox_tickets = {row.id: row for row in store.views_of(missing)} if missing else {}
-            return Loaded(rows, resolved, total, pending, outbox_tickets)
+            found = {key: _tickets_of_view(store, view.query) for key, view in saved.items() if view.query.needs_store}
+            return Loaded(rows, resolved, total, pending, outbox_tickets, found)
 
         self.in_background(load, self._loaded, group="load", exclusive=True)
 
@@ -220,7 +267,7 @@ class InboxScreen(TicketActions, Background, Screen):
         self._show_preview(message.entry.ticket_id if message.entry is not None else None)
 
     def on_outbox_list_opened(self, message: OutboxList.Opened) -> None:
-        self._open(message.ticket_id)
+        self.show_ticket(message.ticket_id)
 
     def on_outbox_list_retry(self, message: OutboxList.Retry) -> None:
         self.retry_send(message.entry)
@@ -294,9 +341,7 @@ class InboxScreen(TicketActions, Background, Screen):
         now = self.app.clock.now()
         person = team.me(self.app.config)
         me = person.email if person is not None else self.app.config.support.rep_email
-        pool = self.loaded.rows + self.loaded.resolved
-        if self.search_ids is not None:
-            pool = self.search_rows
+        pool = self._pool()
         if self.view_key == inbox_views.OUTBOX:
             self._by_id = {row.id: row for row in [*pool, *self.loaded.outbox_tickets.values()]}
             tz = self.app.config.calendar.timezone
@@ -304,7 +349,10 @@ class InboxScreen(TicketActions, Background, Screen):
             self._show_tabs(now, me)
             self._show_preview(self._selected_ticket_id())
             return
-        rows = inbox_views.select(pool, self.view_key, now, me)
+        if (saved := self.saved_views.get(self.view_key)) is not None:
+            rows = self._saved_rows(saved, pool, now)
+        else:
+            rows = inbox_views.select(pool, self.view_key, now, me)
         table = self.query_one(TicketTable)
         table.empty_text = self._empty_text()
         self._by_id = {row.id: row for row in rows}
@@ -312,6 +360,18 @@ class InboxScreen(TicketActions, Background, Screen):
         self._cursor_to = None
         self._show_tabs(now, me)
         self._show_preview(table.ticket_id)
+
+    def _pool(self) -> list[TicketView]:
+        """The tickets the views choose from: the search results, else every ticket loaded."""
+        return self.search_rows if self.search_ids is not None else self.loaded.rows + self.loaded.resolved
+
+    def _saved_rows(self, view: SavedView, pool: list[TicketView], now) -> list[TicketView]:
+        """The saved view's tickets among `pool`: decided here on each row when the query allows,
+        else by the last load (inbox_views.saved_key's entry of Loaded.found)."""
+        if view.query.needs_store:
+            found = self.loaded.found.get(inbox_views.saved_key(view), [])
+            return found if self.search_ids is None else [row for row in found if row.id in self.search_ids]
+        return [row for row in pool if view.query.matches(row, now, self.app.config)]
 
     def _empty_text(self) -> str:
         if self.view_key == inbox_views.OUTBOX:
@@ -322,7 +382,7 @@ class InboxScreen(TicketActions, Background, Screen):
             return "Nothing matches the search. Esc clears it."
         if self.view_key == "open":
             return "No open tickets: the inbox is clear."
-        return f"No tickets in {inbox_views.VIEW_BY_KEY[self.view_key].title}."
+        return f"No tickets in {self._view_title()}."
 
     # --- the parts of the screen ---------------------------------------------------------
 
@@ -359,11 +419,14 @@ class InboxScreen(TicketActions, Background, Screen):
         if self.search_ids is None:
             counts["resolved"] = self.loaded.resolved_total
         counts[inbox_views.OUTBOX] = len(self._outbox_entries())
+        every = self._pool()
+        counts |= {key: len(self._saved_rows(view, every, now)) for key, view in self.saved_views.items()}
         self._tab_counts = counts
         self._draw_tabs()
 
     def _draw_tabs(self) -> None:
-        tabs = inbox_views.tabs(self._tab_counts, self.view_key, self.search_ids is not None, self.app.size.width)
+        searching = self.search_ids is not None
+        tabs = inbox_views.tabs(self._tab_counts, self.view_key, searching, self.app.size.width, self.app.config.views)
         self.query_one("#tabs", Static).update(tabs)
 
     def on_resize(self) -> None:
@@ -404,8 +467,19 @@ class InboxScreen(TicketActions, Background, Screen):
     def current_ticket(self) -> TicketView | None:
         return self._row(self._selected_ticket_id())
 
-    def _open(self, ticket_id: int) -> None:
-        self.app.push_screen(TicketScreen(ticket_id), lambda _: self.reload())
+    def show_ticket(self, ticket_id: int) -> None:
+        """The ticket's screen, given the list shown here for J and K to walk."""
+        if self.view_key == inbox_views.OUTBOX:
+            order = list(dict.fromkeys(entry.ticket_id for entry in self._outbox_entries()))
+        else:
+            order = [row.id for row in self.query_one(TicketTable).rows]
+        title = self._view_title()
+        list_name = f"the search results in {title}" if self.search_ids is not None else f"the {title} view"
+        self.app.push_screen(TicketScreen(ticket_id, order, list_name), lambda _: self.reload())
+
+    def _view_title(self) -> str:
+        saved = self.saved_views.get(self.view_key)
+        return saved.name if saved else inbox_views.VIEW_BY_KEY[self.view_key].title
 
     def triaged(self, ticket: TicketView) -> None:
         """Triage goes down the list: the cursor moves on to the next untriaged ticket below (else
@@ -423,15 +497,37 @@ class InboxScreen(TicketActions, Background, Screen):
         self._show_preview(message.ticket_id)
 
     def on_ticket_table_opened(self, message: TicketTable.Opened) -> None:
-        self._open(message.ticket_id)
+        self.show_ticket(message.ticket_id)
 
     # --- views, search, preview ----------------------------------------------------------
+
+    def _bind_saved_views(self) -> None:
+        """Each saved view's key shows it (tui/keymap.py refuses a key something else has here)."""
+        keys = self._bindings.key_to_bindings  # a copy of the class's map: its lists are shared, so never appended to
+        for key, view in self.saved_views.items():
+            binding = Binding(view.key, f"view('{key}')", view.name, show=False, id=inbox_views.saved_binding_id(view))
+            keys[view.key] = [*keys.get(view.key, ()), binding]
+
+    def palette_commands(self):
+        yield from super().palette_commands()
+        keys = keys_in_force([self])
+        for key, view in self.saved_views.items():
+            shown = " ".join(keys.get(inbox_views.saved_binding_id(view), ()))
+            about = f"Saved view: {view.query.text}" + (f" (key {shown})" if shown else "")
+            yield SystemCommand(escape(f"View: {view.name}"), escape(about), lambda key=key: self.action_view(key))
 
     def action_view(self, key: str) -> None:
         outbox = key == inbox_views.OUTBOX
         self.view_key = key
         table, entries = self.query_one(TicketTable), self.query_one(OutboxList)
         table.display, entries.display = not outbox, outbox
+        if outbox:  # the Outbox lists messages: no ticket is in the view, so none stays marked
+            table.unmark()
+        if (saved := self.saved_views.get(key)) is not None:  # its sort, until the rep leaves the saved views
+            self._sort_outside = self._sort_outside or table.sort
+            table.sort = inbox_views.SAVED_SORTS[saved.sort]
+        elif self._sort_outside is not None:
+            table.sort, self._sort_outside = self._sort_outside, None
         if not self.query_one("#search", Input).has_focus:
             self._focus_list()
         self._show_rows()
@@ -442,24 +538,40 @@ class InboxScreen(TicketActions, Background, Screen):
         search.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        """The text is a query (storage/query.py): one that can't be read is pointed out in the
+        box, and the list keeps the last results."""
+        search = self.query_one("#search", SearchInput)
         text = event.value.strip()
         if not text:
-            self.search_ids = self._searched = None
+            search.show_error(None)
+            self.search_ids = self._searched = self._asked = None
             self._show_rows()
             return
-        store = self.app.store
+        try:
+            query = parse_query(event.value)  # the raw value: the error's columns are the box's
+        except QueryError as error:
+            search.show_error(error)  # the results of the last query read still come
+            return
+        search.show_error(None)
+        self._asked, store = text, self.app.store
 
-        def find() -> tuple[str, set[int], list[TicketView]]:
-            ids = store.search(text)
-            return text, set(ids), store.views_of(ids)
+        def run() -> tuple[str, list[TicketView] | QueryError]:
+            try:
+                return text, find(store, query, include_resolved=True, limit=SEARCH_SHOWN)
+            except QueryError as error:  # owner:me while [me] is unknown
+                return text, error
 
-        self.in_background(find, self._found, group="search", exclusive=True)
+        self.in_background(run, self._found, group="search", exclusive=True)
 
-    def _found(self, found: tuple[str, set[int], list[TicketView]]) -> None:
-        text, ids, rows = found
-        if self.query_one("#search", Input).value.strip() != text:
+    def _found(self, found: tuple[str, list[TicketView] | QueryError]) -> None:
+        text, rows = found
+        if text != self._asked:
             return  # changed or cleared while the search ran: a newer search follows
-        self._searched, self.search_ids, self.search_rows = text, ids, rows
+        if isinstance(rows, QueryError):
+            self.query_one("#search", SearchInput).show_error(rows)
+            self._open_when_found = False
+            return
+        self._searched, self.search_ids, self.search_rows = text, {row.id for row in rows}, rows
         self._show_rows()
         if self.view_key != inbox_views.OUTBOX:
             self.query_one(TicketTable).action_jump(0)  # the cursor on the first result, like fzf
@@ -475,20 +587,21 @@ class InboxScreen(TicketActions, Background, Screen):
         if text and text == self._searched:
             self._open_selected()
         else:
-            self._open_when_found = bool(text)
+            self._open_when_found = bool(text) and self.query_one("#search", SearchInput).error is None
 
     def action_search_results(self) -> None:
         self._focus_list()
 
     def _open_selected(self) -> None:
         if (ticket_id := self._selected_ticket_id()) is not None:
-            self._open(ticket_id)
+            self.show_ticket(ticket_id)
 
     def action_clear_search(self) -> None:
-        search = self.query_one("#search", Input)
+        search = self.query_one("#search", SearchInput)
         search.value = ""
+        search.show_error(None)
         search.display = False
-        self.search_ids = self._searched = None
+        self.search_ids = self._searched = self._asked = None
         self._open_when_found = False
         self._focus_list()
         self._show_rows()
@@ -497,10 +610,53 @@ class InboxScreen(TicketActions, Background, Screen):
         """The tickets, or in the Outbox view its messages."""
         (self.query_one(OutboxList) if self.view_key == inbox_views.OUTBOX else self.query_one(TicketTable)).focus()
 
+    def action_sort_step(self, step: int) -> None:
+        self.query_one(TicketTable).sort_step(step)
+
+    def action_invert_sort(self) -> None:
+        self.query_one(TicketTable).invert_sort()
+
     def action_toggle_preview(self) -> None:
         preview = self.query_one("#preview")
         preview.display = not preview.display
         self._show_preview(self.query_one(TicketTable).ticket_id)
+
+    # --- marks: the tickets a bulk change applies to (tui/actions.py) --------------------------
+
+    def marked_tickets(self) -> list[TicketView]:
+        return [] if self.view_key == inbox_views.OUTBOX else self.query_one(TicketTable).marked_rows
+
+    def keep_marked(self, ticket_ids: set[int]) -> None:
+        self.query_one(TicketTable).keep_marked(ticket_ids)
+
+    def _marking(self) -> TicketTable | None:
+        if self.view_key == inbox_views.OUTBOX:
+            self.app.say("The Outbox lists messages: mark tickets in one of the other views.", "warning")
+            return None
+        return self.query_one(TicketTable)
+
+    def action_mark(self) -> None:
+        if (table := self._marking()) is not None:
+            table.toggle_mark()
+
+    def action_mark_range(self) -> None:
+        if (table := self._marking()) is not None:
+            table.mark_range()
+
+    def action_mark_all(self) -> None:
+        if (table := self._marking()) is not None:
+            table.mark_all()
+
+    def action_clear(self) -> None:
+        """Esc: the marks first, then the search."""
+        table = self.query_one(TicketTable)
+        if table.selection:
+            table.unmark()
+        else:
+            self.action_clear_search()
+
+    def on_ticket_table_marked(self, message: TicketTable.Marked) -> None:
+        self.query_one(KeysFooter).marked = message.count
 
     # --- the rotation --------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ LOOKS = {
     "severity.untriaged": Look("text-secondary", "bold", "reverse"),
     "severity.critical": Look("text-error", "bold"),
     "muted": Look("foreground-muted"),  # the columns and lines meant to be faded
+    "marked": Look("text-accent", "bold reverse"),  # a marked ticket's number, for a change to each
 }
 # A clock's status (storage/sla.py) -> its look.
 STATUS_STYLE = {name.removeprefix("status."): name for name in LOOKS if name.startswith("status.")}
@@ -42,6 +43,7 @@ COMMAND_LINE_COLOURS = {
     "text-success": "green",
     "text-secondary": "cyan",
     "foreground-muted": "dim",
+    "text-accent": "blue",
 }
 
 

@@ -31,6 +31,7 @@ from frontdesk.storage.snippets import SnippetError
 from frontdesk.storage.store import StoreError
 
 from .background import Background
+from .external_editor import EDIT_KEY, WritingArea, edit_suspended
 from .fuzzy import fuzzy_fields_score
 
 Result = TypeVar("Result")
@@ -70,7 +71,7 @@ def targets_text(targets: Targets) -> str:
 class SeverityChoice(Horizontal):
     """One severity with its meaning and the ticket's targets for it; clicking it chooses it, like its key."""
 
-    def __init__(self, severity: Severity, targets: Targets, current: bool) -> None:
+    def __init__(self, severity: Severity, targets: Targets | None, current: bool) -> None:
         super().__init__(classes="severity-choice -current" if current else "severity-choice")
         self.severity = severity
         self.targets = targets
@@ -81,7 +82,10 @@ class SeverityChoice(Horizontal):
         yield text_static(Content(f" {severity.level} "), classes="severity-key")
         current = "  (current)" if self.current else ""
         title = Content.assemble((f"{severity.title}: {severity.summary}", "bold"), current)
-        meaning = Content("\n").join([title, Content(severity.meaning), Content(targets_text(self.targets))])
+        lines = [title, Content(severity.meaning)]
+        if self.targets is not None:
+            lines.append(Content(targets_text(self.targets)))
+        meaning = Content("\n").join(lines)
         yield text_static(meaning, classes="severity-meaning")
 
     def on_click(self, event: Click) -> None:
@@ -91,15 +95,17 @@ class SeverityChoice(Horizontal):
 
 class SeverityScreen(ModalScreen[int | None]):
     """Choose a ticket's severity with the definitions and the ticket's own targets on screen.
-    Dismisses with the level chosen or None."""
+    Dismisses with the level chosen or None. `policy` None: tickets of several policies, each
+    keeping its own targets."""
 
     BINDINGS = [
         *(Binding(str(severity.level), f"choose({severity.level})", severity.title) for severity in SEVERITIES),
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, subject: str, current: int | None, policy: Policy) -> None:
+    def __init__(self, subject: str, current: int | None, policy: Policy | None, tickets: int = 1) -> None:
         super().__init__()
+        self.tickets = tickets  # how many it sets: several marked ones share one choice
         self.subject = subject
         self.current = current
         self.policy = policy
@@ -108,9 +114,15 @@ class SeverityScreen(ModalScreen[int | None]):
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = "Severity"
             yield text_static(plain(self.subject), classes="dialog-subject")
+            policy = self.policy
             for severity in SEVERITIES:
-                yield SeverityChoice(severity, self.policy.targets_for(severity.level), severity.level == self.current)
-            yield text_static(plain(f"Targets of the ticket's {self.policy.name} policy."), "muted")
+                targets = policy.targets_for(severity.level) if policy is not None else None
+                yield SeverityChoice(severity, targets, severity.level == self.current)
+            if policy is not None:
+                whose = "the ticket's" if self.tickets == 1 else "the tickets'"
+                yield text_static(plain(f"Targets of {whose} {policy.name} policy."), "muted")
+            else:
+                yield text_static(Content("The tickets have different policies: each keeps its own targets."), "muted")
             keys = [(str(severity.level), severity.title) for severity in SEVERITIES]
             yield text_static(key_hints(*keys, ("Esc", "cancel")), "keys")
 
@@ -172,6 +184,7 @@ class NoteScreen(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save note"),
+        Binding(EDIT_KEY, "external_editor", "Your editor"),
         Binding("escape", "cancel", "Cancel"),
     ]
 
@@ -185,9 +198,9 @@ class NoteScreen(ModalScreen[str | None]):
             yield text_static(Content("Internal note"), classes="dialog-title")
             yield text_static(plain(self.subject), classes="dialog-subject")
             yield text_static(Content("Only your team sees notes: they are never sent to the customer."), "muted")
-            yield TextArea(id="note-text")
+            yield WritingArea(id="note-text")
             yield text_static(Content(""), classes="problem", id="note-problem")
-            yield text_static(key_hints(("Ctrl+S", "save"), ("Esc", "cancel")), "keys")
+            yield text_static(key_hints(("Ctrl+S", "save"), ("Ctrl+E", "your editor"), ("Esc", "cancel")), "keys")
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
@@ -202,6 +215,17 @@ class NoteScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_external_editor(self) -> None:
+        area = self.query_one(TextArea)
+        name = "frontdesk-note" if self.ticket_id is None else f"frontdesk-note-{self.ticket_id}"
+        edited = edit_suspended(self.app, area.text, name, ".txt")
+        problem = self.query_one("#note-problem", Static)
+        if edited.text is None:
+            problem.update(plain(f"{edited.problem}: your note is as it was."))
+            return
+        area.replace(edited.text, (0, 0), area.document.end, maintain_selection_offset=False)
+        problem.update(Content(""))
 
 
 # --- pickers with a fuzzy filter -----------------------------------------------------------
@@ -309,8 +333,11 @@ class OwnerPickerScreen(FilterPicker[tuple[str, str | None] | None]):
 
     FILTER_PLACEHOLDER = "Filter by name, team, email or area"
 
-    def __init__(self, owners: Sequence[OwnerChoice], ticket: TicketText, current_owner: str | None) -> None:
+    def __init__(
+        self, owners: Sequence[OwnerChoice], ticket: TicketText, current_owner: str | None, title: str = "Hand off"
+    ) -> None:
         super().__init__()
+        self.title_text = title  # "Hand off 10 tickets" for marked ones
         self.owners = {owner.email: owner for owner in owners}
         self.ticket = ticket
         self.current_owner = current_owner
@@ -318,7 +345,7 @@ class OwnerPickerScreen(FilterPicker[tuple[str, str | None] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker") as dialog:
-            dialog.border_title = "Hand off"
+            dialog.border_title = self.title_text
             with ContentSwitcher(initial="pick-owner"):
                 with Vertical(id="pick-owner"):
                     yield self.filter_input()

@@ -14,7 +14,9 @@ from rich.text import Text
 from frontdesk.mail.ingest import IngestSummary
 from frontdesk.storage.config import Config
 from frontdesk.storage.models import Event, Message, Outbox
+from frontdesk.storage.rotation import RotationSummary, figures
 from frontdesk.storage.sla import TargetState, format_span, severity
+from frontdesk.storage.status import DeskStatus
 from frontdesk.storage.team import Taken, Turn
 from frontdesk.storage.views import TicketView, iso
 
@@ -38,9 +40,10 @@ def severity_text(level: int | None) -> Text:
     return Text(shown.name, style="severity.critical" if shown.critical else "")
 
 
-def ticket_table(console: Console, views: Sequence[TicketView], now: datetime) -> None:
+def ticket_table(console: Console, views: Sequence[TicketView], now: datetime, empty: str | None = None) -> None:
+    """`empty`: what to say when there are no tickets (default: that none are open)."""
     if not views:
-        console.print(Text("No open tickets. Import mail with `frontdesk import PATH`.", style="dim"))
+        console.print(Text(empty or "No open tickets. Import mail with `frontdesk import PATH`.", style="dim"))
         return
     wide = console.width >= 110
     table = Table(box=None, header_style="bold", pad_edge=False, expand=True)
@@ -128,6 +131,31 @@ def ticket_json(view: TicketView, messages: Sequence[Message], events: Sequence[
     return data
 
 
+# `frontdesk status --format`: how LATE and RISK stand out; the words read without colour anyway.
+STATUS_FORMATS = {
+    "plain": {},
+    "tmux": {"breached": ("#[fg=red,bold]", "#[default]"), "at_risk": ("#[fg=yellow,bold]", "#[default]")},
+    "ansi": {"breached": ("\x1b[1;31m", "\x1b[0m"), "at_risk": ("\x1b[1;33m", "\x1b[0m")},
+}
+
+
+def status_line(status: DeskStatus, style: str = "plain") -> str:
+    """One short line, e.g. '2 LATE · 1 RISK · next 3h 12m', 'ok · next 3h 12m', 'no open tickets'."""
+    if not status.open_tickets:
+        return "no open tickets"
+    marks = STATUS_FORMATS[style]
+    parts = []
+    for name, count in (("breached", status.late), ("at_risk", status.at_risk)):
+        if count:
+            before, after = marks.get(name, ("", ""))
+            parts.append(f"{before}{count} {STATUS_LABEL[name]}{after}")
+    if not parts:
+        parts.append("ok")
+    if status.next_due is not None:
+        parts.append(f"next {format_span(status.next_due)}")
+    return " · ".join(parts)
+
+
 def confirmation(console: Console, ticket_id: int, said: str) -> None:
     console.print(Text(f"#{ticket_id} ", style="bold").append(said))
 
@@ -169,6 +197,19 @@ def stats(console: Console, data: dict) -> None:
             _rate(row["resolution"]),
         )
     console.print(table)
+
+
+def week_figures(console: Console, summary: RotationSummary) -> None:
+    """A week of the rotation as the Stats screen shows it; the lists are in the Markdown note."""
+    week = summary.week
+    console.print(Text(f"Week {week.label} · {week.days}" + ("" if summary.complete else " · so far"), style="bold"))
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("Figure")
+    table.add_column("Value", justify="right")
+    for label, value in figures(summary):
+        table.add_row(label, value)
+    console.print(table)
+    console.print(Text(f"Hand-offs, breaches and customers by name: frontdesk stats --week {week.label} --markdown", style="dim"))
 
 
 def _rate(attainment: dict) -> Text:

@@ -350,9 +350,8 @@ class StatsScreen(Background, Screen):
 
     def _show_week(self, summary: RotationSummary) -> None:
         week = summary.week
-        span = f"{week.monday:%a %d %b} – {week.sunday:%a %d %b %Y} ({week.tz.key})"  # as the export says
         self._static("stats-week").update(
-            Content(f"Week {week.label} · {span}" + ("" if summary.complete else " · so far"))
+            Content(f"Week {week.label} · {week.days}" + ("" if summary.complete else " · so far"))
         )
         self._static("stats-figures").update(figures_table(summary))
         for listing in LISTINGS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rich.text import Text
@@ -19,6 +20,7 @@ from .actions import TicketActions
 from .background import Background
 from .detail import call_hint, history_lines, message_block, pending_block, target_line, ticket_head
 from .keys import TICKET, KeysFooter, bindings
+from .moving import MovingActions
 from .presence import Present, present_text
 
 
@@ -31,14 +33,16 @@ class TicketData:
     pending: Pending = field(default_factory=Pending)  # its mail not sent yet, and a draft
 
 
-class TicketScreen(TicketActions, Background, Screen):
+class TicketScreen(MovingActions, TicketActions, Background, Screen):
     BINDINGS = bindings(TICKET)
     keys_where = TICKET
 
-    def __init__(self, ticket_id: int) -> None:
+    def __init__(self, ticket_id: int, order: Sequence[int] = (), list_name: str = "the list") -> None:
         super().__init__()
         self.ticket_id = ticket_id
         self.data: TicketData | None = None
+        self.order = order  # the ticket ids of the list it was opened from, as shown: J and K walk it
+        self.list_name = list_name  # that list, in the notices at its ends ("the Open view")
 
     def compose(self) -> ComposeResult:
         yield Static(id="ticket-head", markup=False)
@@ -71,6 +75,24 @@ class TicketScreen(TicketActions, Background, Screen):
 
     def current_ticket(self) -> TicketView | None:
         return self.data.view if self.data else None
+
+    def show_ticket(self, ticket_id: int) -> None:
+        """Another ticket in its place (J, K, :); until it has loaded no key acts on the one before."""
+        self.ticket_id, self.data = ticket_id, None
+        self.query_one("#thread").scroll_home(animate=False)
+        self.show_presence(self.app.present)
+        self.app.presence.screens_changed()  # the others see which ticket this rep is on now
+        self.reload()
+
+    def action_next_ticket(self, step: int) -> None:
+        if self.ticket_id not in self.order:
+            self.app.say(f"#{self.ticket_id} is not in {self.list_name}: J and K walk that list's tickets.", "warning")
+            return
+        at = self.order.index(self.ticket_id) + step
+        if not 0 <= at < len(self.order):
+            self.app.say(f"#{self.ticket_id} is the {'last' if step > 0 else 'first'} ticket of {self.list_name}.")
+            return
+        self.show_ticket(self.order[at])
 
     def _show(self, data: TicketData) -> None:
         self.data = data

@@ -7,7 +7,7 @@ whose text changed. Mail text is written as plain segments: it is never parsed a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +52,47 @@ COLUMNS = (
     Column("state", "State", 8),  # "resolved" whole
     Column("age", "Age", 4, min_screen=96, right=True),
 )
+
+
+STATE_ORDER = {"new": 0, "open": 1, "waiting": 2, "resolved": 3}
+
+
+def _by_text(text: str | None) -> tuple[bool, str]:
+    """Blank ones last; letters without regard to case."""
+    return (not text, (text or "").casefold())
+
+
+# How each sortable column orders its rows, ascending; None: as the rows came (urgency: the
+# default). Ascending is what the cell shows, smallest first: the youngest age, severity 1 before
+# 2 (untriaged before both, automated last), states in their life's order.
+SORT_KEYS: dict[str, Callable[[TicketView], object] | None] = {
+    "id": lambda row: row.id,
+    "due": None,
+    "sev": lambda row: 3 if row.automated else (row.severity or 0),
+    "customer": lambda row: _by_text(row.customer or row.requester),
+    "subject": lambda row: _by_text(row.subject),
+    "requester": lambda row: _by_text(row.requester_name or row.requester),
+    "owner": lambda row: _by_text(row.owner_name),
+    "state": lambda row: STATE_ORDER.get(row.state, len(STATE_ORDER)),
+    "age": lambda row: -row.created_at.timestamp(),
+}
+# In the header after the sorted column's title: shapes, so they read without colour.
+SORT_ARROWS = {False: "▲", True: "▼"}
+
+
+@dataclass(frozen=True)
+class Sort:
+    column: str = "due"  # a key of SORT_KEYS
+    descending: bool = False
+
+    def apply(self, rows: Sequence[TicketView]) -> list[TicketView]:
+        key = SORT_KEYS[self.column]
+        if key is None:
+            return list(reversed(rows)) if self.descending else list(rows)
+        return sorted(rows, key=key, reverse=self.descending)  # stable: ties keep their urgency order
+
+
+URGENCY = Sort()
 
 
 # One cell each, always in the same place (outbox, draft, someone else), with shapes that read
@@ -146,12 +187,23 @@ class TicketTable(ScrollView, can_focus=True):
             super().__init__()
             self.ticket_id = ticket_id
 
+    class Marked(Message):
+        """The marked tickets changed: the rep marked some, or marked ones left the rows."""
+
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
+
     def __init__(self, clock: Clock, empty_text: str = "No tickets here.", **kwargs) -> None:
         super().__init__(**kwargs)
         self.clock = clock
-        self.rows: Sequence[TicketView] = ()
+        self.rows: Sequence[TicketView] = ()  # as shown: in the sort's order
+        self._given: Sequence[TicketView] = ()  # as set_rows got them: in urgency order
+        self.sort = URGENCY
         self.marks: Mapping[int, Marks] = {}  # ticket id -> its markers; a ticket not in it has none
         self.empty_text = empty_text
+        self.selection: set[int] = set()  # the marked tickets' ids: a bulk action applies to each
+        self._anchor: int | None = None  # the ticket last marked or unmarked one by one: where a range starts
         self._shown_clocks: dict[int, tuple[str, str]] = {}  # screen line -> (due, sla) last painted
 
     # --- data ----------------------------------------------------------------------------
@@ -161,14 +213,36 @@ class TicketTable(ScrollView, can_focus=True):
         return self.rows[self.cursor].id if self.rows else None
 
     def set_rows(self, rows: Sequence[TicketView], keep_ticket: int | None = None) -> None:
-        """Replace the rows; the cursor follows its ticket (or the given one) to its new place."""
+        """Replace the rows (sorted as the header shows); the cursor follows its ticket (or the
+        given one) to its new place."""
         follow = keep_ticket if keep_ticket is not None else self.ticket_id
-        self.rows = rows
+        self._given = rows
+        rows = self.rows = self.sort.apply(rows)
         index = next((i for i, row in enumerate(rows) if row.id == follow), None)
         self.virtual_size = Size(self._width, len(rows) + 1)
         self._shown_clocks.clear()
         self.cursor = min(index if index is not None else self.cursor, max(0, len(rows) - 1))
+        shown = {row.id for row in rows}
+        if not self.selection <= shown:  # marks survive a reload, but not a ticket leaving the rows
+            self._select(self.selection & shown)
         self.refresh()
+
+    def sort_by(self, column: str, descending: bool | None = None) -> None:
+        """Sort by `column`; without a direction, ascending, or the other way when it is sorted
+        by it already (like a click on a header)."""
+        if descending is None:
+            descending = column == self.sort.column and not self.sort.descending
+        self.sort = Sort(column, descending)
+        self.set_rows(self._given)
+
+    def sort_step(self, step: int) -> None:
+        """Sort by the next (or previous) column shown that sorts, ascending, round the end."""
+        shown = [c.key for c in COLUMNS if c.key in SORT_KEYS and c.key in self._widths()]
+        at = shown.index(self.sort.column) if self.sort.column in shown else -1 if step > 0 else 0
+        self.sort_by(shown[(at + step) % len(shown)], descending=False)
+
+    def invert_sort(self) -> None:
+        self.sort_by(self.sort.column, descending=not self.sort.descending)
 
     def set_marks(self, marks: Mapping[int, Marks]) -> None:
         """New markers for the rows (the outbox, drafts, presence): only the marker cells repaint."""
@@ -203,6 +277,46 @@ class TicketTable(ScrollView, can_focus=True):
             if sla != shown_sla:
                 self.refresh(Region(sla_x, line, width["sla"], 1))
 
+    # --- marks: the tickets a bulk action applies to -----------------------------------------
+
+    @property
+    def marked_rows(self) -> list[TicketView]:
+        return [row for row in self.rows if row.id in self.selection]
+
+    def toggle_mark(self) -> None:
+        """Mark the highlighted ticket, or unmark it, and move on to the next (as mutt tags)."""
+        if (ticket_id := self.ticket_id) is None:
+            return
+        self._anchor = ticket_id
+        self._select(self.selection ^ {ticket_id})
+        self.action_cursor(1)
+
+    def mark_range(self) -> None:
+        """Mark every ticket from the one last marked (or unmarked) to the highlighted one."""
+        if not self.rows:
+            return
+        ids = [row.id for row in self.rows]
+        start = ids.index(self._anchor) if self._anchor in ids else self.cursor
+        low, high = sorted((start, self.cursor))
+        self._anchor = self.ticket_id
+        self._select(self.selection | set(ids[low : high + 1]))
+
+    def mark_all(self) -> None:
+        self._select({row.id for row in self.rows})
+
+    def unmark(self) -> None:
+        self._select(set())
+
+    def keep_marked(self, ticket_ids: set[int]) -> None:
+        """Of the marked tickets, only these stay marked."""
+        self._select(self.selection & ticket_ids)
+
+    def _select(self, selection: set[int]) -> None:
+        if selection != self.selection:
+            self.selection = selection
+            self.refresh()
+            self.post_message(self.Marked(len(selection)))
+
     # --- navigation ----------------------------------------------------------------------
 
     def action_cursor(self, step: int) -> None:
@@ -221,6 +335,11 @@ class TicketTable(ScrollView, can_focus=True):
             self.post_message(self.Opened(self.ticket_id))
 
     def on_click(self, event) -> None:
+        if event.y == 0:
+            column = self._column_at(event.x)
+            if column in SORT_KEYS:
+                self.sort_by(column)
+            return
         index = int(self.scroll_y) + event.y - 1
         if event.y >= 1 and 0 <= index < len(self.rows):
             if index == self.cursor and event.chain >= 2:
@@ -251,6 +370,20 @@ class TicketTable(ScrollView, can_focus=True):
         fixed = sum(c.width for c in shown) + len(shown)  # one space after each column
         return {c.key: (c.width or max(8, total - fixed)) for c in shown}
 
+    def _column_at(self, x: int) -> str | None:
+        """The key of the column drawn at `x` (or the space after it)."""
+        start = 0
+        for key, width in self._widths().items():
+            if start <= x < start + width + 1:
+                return key
+            start += width + 1
+        return None
+
+    def _title(self, column: Column) -> str:
+        if column.key != self.sort.column:
+            return column.title
+        return column.title + SORT_ARROWS[self.sort.descending]
+
     def _clock_cells(self, row: TicketView, now: datetime) -> tuple[str, str]:
         """The Due and SLA texts as of now; a stopped clock's final met or missed, in words."""
         target = row.clock
@@ -264,7 +397,7 @@ class TicketTable(ScrollView, can_focus=True):
         width = self._widths()
         if y == 0:
             header = self.get_component_rich_style("ticket-table--header")
-            text = " ".join(fit(c.title, width[c.key], c.right) for c in COLUMNS if c.key in width)
+            text = " ".join(fit(self._title(c), width[c.key], c.right) for c in COLUMNS if c.key in width)
             return Strip([Segment(fit(text, self._width), header)])
         index = int(self.scroll_y) + y - 1
         if not self.rows and y == 2:
@@ -288,6 +421,10 @@ class TicketTable(ScrollView, can_focus=True):
                 segments.append(Segment(" ", base))
                 continue
             text, look = self._cell(column.key, row, now)
+            if column.key == "id" and row.id in self.selection:
+                look = "marked"
+            elif not text.strip():
+                look = ""  # an empty cell is no hole in the cursor's bar
             segments.append(
                 Segment(fit(text, width[column.key], column.right), self.look(look, base, index == self.cursor))
             )
