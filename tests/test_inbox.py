@@ -105,6 +105,27 @@ def test_search_down_goes_into_the_results_and_enter_opens_the_top_one(demo_stor
     run_app(app, script)
 
 
+def test_search_results_follow_a_change_made_to_them(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        await pilot.press("slash", *"is:automated")
+        await settle(pilot)
+        assert len(table.rows) == 2 and all(row.state != "resolved" for row in table.rows)
+        await pilot.press("down", "down")  # into the results, then to the second one
+        first, second = (row.id for row in table.rows)
+        await pilot.press("x")
+        await settle(pilot)
+        await settle(pilot)  # the reload, then the search again
+        assert [row.id for row in table.rows] == [first], "resolved, it left the Open view's results"
+        await pilot.press("7")  # Resolved
+        await settle(pilot)
+        assert [(row.id, row.state) for row in table.rows] == [(second, "resolved")]
+
+    run_app(app, script)
+
+
 def test_the_search_bar_takes_a_query_and_points_at_a_wrong_term(demo_store):
     app = inbox_app(demo_store)
     wanted = {view.id for view in find(demo_store, "customer:globex -is:automated")}

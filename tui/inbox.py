@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from rich.highlighter import Highlighter
 from rich.text import Text
@@ -211,6 +212,8 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         self._show_rows()
         if loaded.pending != before:
             self._refresh_open_tickets()
+        if self._searched is not None and self._asked == self._searched:  # the results as they are now
+            self._search(self._searched, parse_query(self._searched), first=False)
 
     # --- the outbox and drafts on every row, in the preview and in view 8 -------------------
 
@@ -553,6 +556,11 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
             search.show_error(error)  # the results of the last query read still come
             return
         search.show_error(None)
+        self._search(text, query, first=True)
+
+    def _search(self, text: str, query: Query, first: bool) -> None:
+        """`first`: a new query, whose results start at the top; else the same one again, after a
+        change, keeping the cursor on its ticket."""
         self._asked, store = text, self.app.store
 
         def run() -> tuple[str, list[TicketView] | QueryError]:
@@ -561,9 +569,9 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
             except QueryError as error:  # owner:me while [me] is unknown
                 return text, error
 
-        self.in_background(run, self._found, group="search", exclusive=True)
+        self.in_background(run, partial(self._found, first=first), group="search", exclusive=True)
 
-    def _found(self, found: tuple[str, list[TicketView] | QueryError]) -> None:
+    def _found(self, found: tuple[str, list[TicketView] | QueryError], first: bool = True) -> None:
         text, rows = found
         if text != self._asked:
             return  # changed or cleared while the search ran: a newer search follows
@@ -573,7 +581,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
             return
         self._searched, self.search_ids, self.search_rows = text, {row.id for row in rows}, rows
         self._show_rows()
-        if self.view_key != inbox_views.OUTBOX:
+        if first and self.view_key != inbox_views.OUTBOX:
             self.query_one(TicketTable).action_jump(0)  # the cursor on the first result, like fzf
         if self._open_when_found:
             self._open_when_found = False

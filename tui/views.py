@@ -107,9 +107,9 @@ def tabs(counts: dict[str, int], active: str, searching: bool, width: int, saved
     """One line of tabs, each whole with its key and count, the saved views after the built-in
     ones: the titles when they fit `width`, else the short names, else the short names closer
     together; the note that the counts are of search results goes last (the search bar under the
-    tabs says so too). When even that is too wide, the saved views other than the active one go,
-    the last first, counted in a "+N" (their keys and the palette still reach them); when the
-    active one still does not fit, every other tab is its key and count alone."""
+    tabs says so too). When even that is too wide, tabs other than the active one go, the saved
+    views first, then the built-in ones from the right, counted in a "+N" (their keys and the
+    palette still reach them); on a line narrower still, every other tab is its key and count alone."""
     every = [Tab(view.key, view.hotkey, view.title, view.short) for view in VIEWS] + [_saved_tab(view) for view in saved]
     tiers = ((False, " ", "  search results"), (True, " ", "  search results"), (True, "", "  search"), (True, "", ""))
     for short, gap, note in tiers:
@@ -119,7 +119,7 @@ def tabs(counts: dict[str, int], active: str, searching: bool, width: int, saved
         if line.cell_len <= width:
             return line
     left_out: list[Tab] = []
-    for tab in reversed(every[len(VIEWS) :]):
+    for tab in [*reversed(every[len(VIEWS) :]), *reversed(every[: len(VIEWS)])]:
         if tab.key != active:
             left_out.append(tab)
             line = _tab_line([tab for tab in every if tab not in left_out], counts, active, True, "")
