@@ -1,6 +1,7 @@
 """How fast `frontdesk sync` mirrors a mailbox, next to a bare imapclient fetch and mbsync, all
 against the same throwaway Dovecot in the same run; and how soon new mail becomes a ticket
-while `frontdesk sync --watch` runs.
+while `frontdesk sync --watch` runs. frontdesk's sync path also runs once in this process, with
+timers wrapped around it from outside, to show how its time splits into fetching, parsing and storing.
 
     /work/venv/bin/python bench/sync.py [--messages 10000] [--samples 10]
 
@@ -23,9 +24,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
 from imapclient import IMAPClient
+
+from frontdesk.mail import ingest
+from frontdesk.mail.imap_sync import MailboxSync
+from frontdesk.storage.clock import Clock
+from frontdesk.storage.config import load_config
+from frontdesk.storage.store import Store
 
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent.parent / "tests")]
 bench_import = importlib.import_module("import")  # bench/import.py: the realistic message generator
@@ -77,6 +87,80 @@ def mbsync(server, folder: Path, mailbox: str) -> None:
         f"Channel pull\nFar :remote:\nNear :local:\nPatterns {mailbox}\nCreate Near\nSync Pull\nSyncState *\n"
     )
     subprocess.run(["mbsync", "-q", "-c", str(config), "pull"], check=True)
+
+
+class Stages:
+    """Seconds spent inside each stage of a sync, summed over the run. Stages that overlap (in
+    threads) would each count in full, so they may add up to more than the wall time."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        self.transactions = 0  # open store transactions: only the outermost is timed
+
+    def timing(self, stage: str, work: Callable) -> Callable:
+        def timed(*args: object, **kwargs: object) -> object:
+            started = time.perf_counter()
+            try:
+                return work(*args, **kwargs)
+            finally:
+                where = f"{stage} in store" if self.transactions else stage
+                self.seconds[where] += time.perf_counter() - started
+                self.calls[stage] += 1
+
+        return timed
+
+    def timing_transaction(self, transaction: Callable) -> Callable:
+        @contextlib.contextmanager
+        def timed(store: Store) -> Iterator[None]:
+            started = time.perf_counter()
+            self.transactions += 1
+            try:
+                with transaction(store):
+                    yield
+            finally:
+                self.transactions -= 1
+                if not self.transactions:
+                    self.seconds["store"] += time.perf_counter() - started
+
+        return timed
+
+
+def split_sync(server, config_path: Path, db: Path) -> tuple[float, Stages]:
+    """`frontdesk sync`'s path (MailboxSync.sync_once) in this process, from an empty database,
+    timed from outside: every IMAP FETCH, every parse_message, every store transaction."""
+    config = load_config(config_path)
+    store = Store.open(db, config, Clock())
+    stages = Stages()
+    try:
+        sync = MailboxSync(store, config.imap, ssl_context=server.trusting_context())
+        with (mock.patch.object(IMAPClient, "fetch", stages.timing("fetch", IMAPClient.fetch)),
+              mock.patch.object(ingest, "parse_message", stages.timing("parse", ingest.parse_message)),
+              mock.patch.object(Store, "transaction", stages.timing_transaction(Store.transaction))):
+            started = time.perf_counter()
+            sync.sync_once()
+            total = time.perf_counter() - started
+    finally:
+        store.close()
+    return total, stages
+
+
+def report_split(total: float, stages: Stages, count: int, base) -> None:
+    seconds = stages.seconds
+    parse = seconds["parse"] + seconds["parse in store"]
+    fetch = seconds["fetch"] + seconds["fetch in store"]
+    # Parsing (or fetching) inside a batch's transaction counts as parse (or fetch), not store.
+    store = seconds["store"] - seconds["parse in store"] - seconds["fetch in store"]
+    rows = (("  fetch: every IMAP FETCH (sizes, bodies)", fetch), ("  parse: parse_message", parse),
+            ("  store: transactions, less parsing", store),
+            ("  other: login, SELECT, SEARCH, between", total - fetch - parse - store),
+            ("  frontdesk sync in this process, all", total))
+    print("frontdesk sync split by stage (in this process, no start-up):")
+    for what, spent in rows:
+        print(bench_import.Figure(what, count, spent, base).row(), flush=True)
+    if stages.calls["parse"] != count:
+        print(f"  (parse_message ran {stages.calls['parse']:,} times here for {count:,} messages:"
+              " parsing done elsewhere is not in the parse row)")
 
 
 def stored(db: Path, message_id: str) -> bool:
@@ -131,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         config, db = write_frontdesk_config(server, folder, mailbox), folder / "tickets.db"
         ours = timed("frontdesk sync (empty to done, end to end)", count,
                      lambda: subprocess.run(frontdesk(config, db, "sync"), check=True, stdout=subprocess.DEVNULL), base)
+        report_split(*split_sync(server, config, folder / "split.db"), count, base)
         if shutil.which("mbsync"):
             theirs = timed("mbsync pull into a Maildir", count, lambda: mbsync(server, folder, mailbox), base)
             print(f"\nfrontdesk sync takes {ours.seconds / theirs.seconds:.2f}x the time of mbsync (target: below 1)")
