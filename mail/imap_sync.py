@@ -312,8 +312,8 @@ class MailboxSync:
         source = self._source(report.folder, validity, message.uid)
         # Whatever sits in the Sent folder was sent by us, whichever address the rep used.
         sent = report.folder == self.server.sent_folder or None
-        outcome, parsed = self.ingestor.ingest(message.raw, source, message.received_at, outbound=sent)
-        counts.count(outcome, parsed)
+        outcome, record = self.ingestor.ingest(message.raw, source, message.received_at, outbound=sent)
+        counts.count(outcome, record)
         if message.cut_from is None:
             return
         report.truncated += 1
@@ -321,7 +321,7 @@ class MailboxSync:
             note = f"message truncated at {self.limits.huge_head / MiB:g} MB of {message.cut_from / MiB:.1f} MB"
             digest = hashlib.sha256(message.raw).hexdigest()  # indexed, unlike source
             stored = (Message.raw_sha256 == digest) & (Message.source == source)
-            Message.update(defects=[*parsed.defects, note]).where(stored).execute()
+            Message.update(defects=[*record.defects, note]).where(stored).execute()
 
     def _source(self, folder: str, validity: int, uid: int) -> str:
         """An IMAP URL (RFC 5092) naming the server copy, so that it can be found again."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Literal
 
 from frontdesk.storage.store import MessageRecord, Store
@@ -31,7 +32,7 @@ class IngestSummary:
     with_defects: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
 
-    def count(self, outcome: Outcome, parsed: ParsedMessage) -> None:
+    def count(self, outcome: Outcome, record: MessageRecord) -> None:
         self.read += 1
         if outcome == "new":
             self.new_tickets += 1
@@ -39,7 +40,7 @@ class IngestSummary:
             self.threaded += 1
         else:
             self.duplicates += 1
-        if parsed.defects:
+        if record.defects:
             self.with_defects += 1
 
 
@@ -51,68 +52,78 @@ class Ingestor:
 
     def ingest(
         self, raw: bytes, source: str, received_at: datetime | None = None, outbound: bool | None = None
-    ) -> tuple[Outcome, ParsedMessage]:
+    ) -> tuple[Outcome, MessageRecord]:
         """received_at: when the mailbox got it (IMAP INTERNALDATE); files fall back to the Date header.
         outbound: known to be ours (found in the Sent folder); None decides by the sender."""
-        parsed = parse_message(raw)
-        record = self._record(raw, parsed, source, received_at)
-        if self.store.is_duplicate(record):
-            return "duplicate", parsed
-        if outbound is None:
-            outbound = bool(self.support_address) and parsed.sender.email == self.support_address
-        _, created = self.store.add_message(record, outbound)
-        return ("new" if created else "threaded"), parsed
+        record = prepare(raw, source, received_at, self.store.clock.now())
+        return self.store_prepared([(record, outbound)])[0], record
+
+    def store_prepared(self, prepared: Sequence[tuple[MessageRecord, bool | None]]) -> list[Outcome]:
+        """Store prepared messages in their order, in the caller's transaction: dedupe, then thread
+        each into a ticket or open one."""
+        outcomes: list[Outcome] = []
+        for record, outbound in prepared:
+            if self.store.is_duplicate(record):
+                outcomes.append("duplicate")
+                continue
+            if outbound is None:
+                outbound = bool(self.support_address) and record.from_email == self.support_address
+            _, created = self.store.add_message(record, outbound)
+            outcomes.append("new" if created else "threaded")
+        return outcomes
 
     def ingest_all(self, messages: Iterable[tuple[str, bytes]], batch: int = 500) -> Iterator[IngestSummary]:
         """Ingest (source, raw) pairs in transactions of `batch`; yields the running summary after each."""
         summary = IngestSummary()
         pending = iter(messages)
         while True:
+            now = self.store.clock.now()
+            records = [prepare(raw, source, None, now) for source, raw in islice(pending, batch)]
+            if not records:
+                return
             with self.store.transaction():
-                taken = 0
-                for source, raw in pending:
-                    outcome, parsed = self.ingest(raw, source)
-                    summary.count(outcome, parsed)
-                    taken += 1
-                    if taken == batch:
-                        break
-            if taken:
-                yield summary
-            if taken < batch:
+                outcomes = self.store_prepared([(record, None) for record in records])
+            for outcome, record in zip(outcomes, records, strict=True):
+                summary.count(outcome, record)
+            yield summary
+            if len(records) < batch:
                 return
 
-    def _record(self, raw: bytes, parsed: ParsedMessage, source: str, received_at: datetime | None) -> MessageRecord:
-        now = self.store.clock.now()
-        if received_at is None:
-            plausible = parsed.date is not None and parsed.date <= now + _FUTURE_SLACK
-            received_at = parsed.date if plausible else now
-        thread_ids = ([parsed.in_reply_to] if parsed.in_reply_to else []) + list(reversed(parsed.references))
-        return MessageRecord(
-            message_id=parsed.message_id,
-            in_reply_to=parsed.in_reply_to,
-            refs=list(parsed.references),
-            from_email=parsed.sender.email,
-            from_name=parsed.sender.name,
-            to_addrs=[address.email for address in parsed.to if address.email],
-            cc_addrs=[address.email for address in parsed.cc if address.email],
-            subject=parsed.subject,
-            sent_at=parsed.date,
-            received_at=received_at,
-            body_text=parsed.text,
-            body_source=parsed.text_source,
-            attachments=[
-                {"filename": a.filename, "content_type": a.content_type, "size": a.size, "inline": a.inline}
-                for a in parsed.attachments
-            ],
-            defects=list(parsed.defects),
-            auto=parsed.auto,
-            fingerprint=fingerprint(parsed),
-            raw=raw,
-            raw_sha256=hashlib.sha256(raw).hexdigest(),
-            source=source,
-            parser_version=PARSER_VERSION,
-            thread_ids=list(dict.fromkeys(thread_ids)),
-        )
+
+def prepare(raw: bytes, source: str, received_at: datetime | None, now: datetime) -> MessageRecord:
+    """Parse one message into what the store keeps. Pure (no store, no clock of its own), so it
+    can run in another process."""
+    parsed = parse_message(raw)
+    if received_at is None:
+        plausible = parsed.date is not None and parsed.date <= now + _FUTURE_SLACK
+        received_at = parsed.date if plausible else now
+    thread_ids = ([parsed.in_reply_to] if parsed.in_reply_to else []) + list(reversed(parsed.references))
+    return MessageRecord(
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        refs=list(parsed.references),
+        from_email=parsed.sender.email,
+        from_name=parsed.sender.name,
+        to_addrs=[address.email for address in parsed.to if address.email],
+        cc_addrs=[address.email for address in parsed.cc if address.email],
+        subject=parsed.subject,
+        sent_at=parsed.date,
+        received_at=received_at,
+        body_text=parsed.text,
+        body_source=parsed.text_source,
+        attachments=[
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "inline": a.inline}
+            for a in parsed.attachments
+        ],
+        defects=list(parsed.defects),
+        auto=parsed.auto,
+        fingerprint=fingerprint(parsed),
+        raw=raw,
+        raw_sha256=hashlib.sha256(raw).hexdigest(),
+        source=source,
+        parser_version=PARSER_VERSION,
+        thread_ids=list(dict.fromkeys(thread_ids)),
+    )
 
 
 def fingerprint(parsed: ParsedMessage) -> str:
