@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import timedelta
 
+from rich.console import Console
+from rich.segment import Segment
 from rich.text import Text
+from textual._compositor import ChopsUpdate
+from textual.strip import Strip
 
 from frontdesk.storage import usecases
 from frontdesk.storage.find import find
@@ -276,3 +282,36 @@ def test_a_tick_repaints_only_the_characters_that_changed(demo_store, clock):
         assert len(mine) == 1 and mine[0].width == 6, "' 45m 00s' -> ' 44m 59s' share only ' 4'"
 
     run_app(app, script)
+
+
+def _written(strip, x1: int, x2: int) -> str:
+    """What the terminal is sent for a dirty span of one line (tui/partial_update.py), escapes removed."""
+    update = ChopsUpdate([{0: strip}], [(0, x1, x2)], [[strip.cell_length]])
+    written = update.render_segments(Console(file=io.StringIO(), force_terminal=True, color_system="256"))
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", written)
+
+
+def test_a_tick_sends_the_terminal_only_the_characters_that_changed(demo_store, clock):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        table.cursor = next(i for i, row in enumerate(table.rows) if row.id == 30)
+        clock.set(table.rows[table.cursor].clock.due_at - timedelta(minutes=45))
+        table.tick()
+        await pilot.pause()
+        repainted = []
+        table.refresh = lambda *regions, **kw: repainted.extend(regions)
+        clock.advance(timedelta(seconds=1))  # "45m 00s" -> "44m 59s"
+        table.tick()
+        line = table.cursor - int(table.scroll_y) + 1
+        (region,) = [region for region in repainted if region.y == line]
+        assert _written(table.render_line(line), region.x, region.right) == "4m 59s"
+
+    run_app(app, script)
+
+
+def test_a_partial_update_never_cuts_a_wide_character():
+    strip = Strip([Segment("#7 "), Segment("日本語"), Segment(" ok")])
+    assert _written(strip, 4, 9) == "日本語", "the segment reaching into the span is sent whole"
+    assert _written(strip, 9, 12) == " ok"

@@ -25,6 +25,7 @@ from frontdesk.storage.presence import Timing as PresenceTiming
 from frontdesk.storage.store import Store
 from frontdesk.storage.usecases import UndoStep
 
+from . import partial_update
 from .background import Background
 from .inbox import InboxScreen
 from .keymap import keymap
@@ -35,6 +36,9 @@ from .presence import Present, SessionPresence
 STYLES = Path(frontdesk.styles.__file__).parent
 STATE_FILE = platformdirs.user_state_path("frontdesk") / "tui.json"
 SIXTEEN_COLOUR_THEME = "ansi-dark"
+
+
+partial_update.install()  # countdown ticks write only what changed
 
 
 class FrontdeskApp(Background, App):

@@ -205,6 +205,9 @@ class TicketTable(ScrollView, can_focus=True):
         self.selection: set[int] = set()  # the marked tickets' ids: a bulk action applies to each
         self._anchor: int | None = None  # the ticket last marked or unmarked one by one: where a range starts
         self._shown_clocks: dict[int, tuple[str, str]] = {}  # screen line -> (due, sla) last painted
+        # screen line -> where its countdown changed: the cell is drawn in two segments there, so
+        # the terminal gets only the changed characters (partial_update.py)
+        self._changed_at: dict[int, int] = {}
 
     # --- data ----------------------------------------------------------------------------
 
@@ -273,6 +276,7 @@ class TicketTable(ScrollView, can_focus=True):
             if due != shown_due:
                 # Right-aligned: "42m 10s" -> "42m 09s" repaints only the last characters.
                 same = _common_prefix(fit(due, width["due"], True), fit(shown_due, width["due"], True)) if shown_due else 0
+                self._changed_at[line] = same
                 self.refresh(Region(due_x + same, line, width["due"] - same, 1))
             if sla != shown_sla:
                 self.refresh(Region(sla_x, line, width["sla"], 1))
@@ -425,9 +429,9 @@ class TicketTable(ScrollView, can_focus=True):
                 look = "marked"
             elif not text.strip():
                 look = ""  # an empty cell is no hole in the cursor's bar
-            segments.append(
-                Segment(fit(text, width[column.key], column.right), self.look(look, base, index == self.cursor))
-            )
+            text, style = fit(text, width[column.key], column.right), self.look(look, base, index == self.cursor)
+            split = self._changed_at.pop(y, 0) if column.key == "due" else 0
+            segments.extend(Segment(part, style) for part in (text[:split], text[split:]) if part)
             segments.append(Segment(" ", base))
         return Strip(segments).crop_extend(0, self._width, base)
 
