@@ -10,17 +10,23 @@ reconnect catches up by UID, because IDLE notifications can be late or lost.
 
 from __future__ import annotations
 
-import hashlib
 import imaplib
+import multiprocessing
+import os
+import queue
 import random
+import signal
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
-from typing import Literal
+from multiprocessing.connection import Connection
+from typing import Literal, TypeVar
 from urllib.parse import quote
 
 from imapclient import IMAPClient
@@ -29,12 +35,12 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from frontdesk.storage.clock import Clock
 from frontdesk.storage.config import ServerConfig
 from frontdesk.storage.models import Message
-from frontdesk.storage.store import Store
+from frontdesk.storage.store import MessageRecord, Store
 from frontdesk.storage.sync_state import FolderPosition, folder_position, save_position
 
 from .credentials import Secret, resolve_secret
 from .imap_connect import ImapError, check_settings, close_quietly, connect_imap
-from .ingest import Ingestor, IngestSummary
+from .ingest import Ingestor, IngestSummary, prepare
 from .server_errors import reason
 
 MiB = 1024 * 1024
@@ -59,6 +65,8 @@ class Limits:
     poll: float = 1.0  # how often a wait looks at the stop event
     backoff_first: float = 1.0
     backoff_max: float = 300.0
+    parse_processes: int | None = None  # None: one per usable CPU; 1: parse in the storing thread, no pool
+    pool_from: int = 200  # a catch-up of fewer new messages parses them itself: starting processes costs more
 
 
 class SyncError(Exception):
@@ -97,6 +105,11 @@ class _Fetched:
     raw: bytes
     received_at: datetime | None
     cut_from: int | None  # the full size when only the head was fetched
+
+
+_Job = tuple[bytes, str, datetime | None]  # what `prepare` needs of a message: raw, source, received_at
+_CHUNK = 64  # messages per task sent to a parsing process: one pickling round trip each
+Item = TypeVar("Item")
 
 
 def backoff_delay(failures: int, limits: Limits, rng: random.Random) -> float:
@@ -216,13 +229,16 @@ class MailboxSync:
 
     def _catch_up(self, client: IMAPClient, report: SyncReport, stop: threading.Event) -> SyncReport:
         self._status("syncing", f"syncing with {self.where}")
-        for folder in self.folders:
-            self._sync_folder(client, report.folder(folder), stop)
+        with _Parsing(self.limits) as parsing:
+            for folder in self.folders:
+                self._sync_folder(client, report.folder(folder), stop, parsing)
         if self.after_fetch:
             self.after_fetch()
         return report
 
-    def _sync_folder(self, client: IMAPClient, report: FolderReport, stop: threading.Event) -> None:
+    def _sync_folder(self, client: IMAPClient, report: FolderReport, stop: threading.Event, parsing: _Parsing) -> None:
+        """A pipeline: the next batches are fetched (a thread of their own) and parsed (the pool)
+        while this thread stores the one before, in UID order."""
         try:
             selected = client.select_folder(report.folder, readonly=True)  # EXAMINE: flags stay as they are
         except IMAPClientAbortError:
@@ -238,14 +254,31 @@ class MailboxSync:
             return
         # The server answers `n:*` with its highest UID even when that is below n.
         uids = sorted(uid for uid in client.search(["UID", f"{position.last_uid + 1}:*"]) if uid > position.last_uid)
+        parsing.expect(len(uids))
+        with _read_ahead(self._fetch_batches(client, uids, stop)) as fetched_batches:
+            parsed_batches = (
+                (fetched, last_uid, parsing.submit(self._jobs(report.folder, validity, fetched), self.clock.now()))
+                for fetched, last_uid in fetched_batches
+            )
+            for fetched, last_uid, parsed in _one_ahead(parsed_batches):
+                if stop.is_set():  # a first sync can take minutes: stop between batches
+                    return
+                self._store_batch(report, validity, fetched, parsed, last_uid)
+
+    def _fetch_batches(
+        self, client: IMAPClient, uids: list[int], stop: threading.Event
+    ) -> Iterator[tuple[list[_Fetched], int]]:
+        """Each batch's messages and the UID its position moves to."""
         for start in range(0, len(uids), self.limits.batch_uids):
             window = uids[start : start + self.limits.batch_uids]
             sizes = {uid: data.get(b"RFC822.SIZE", 0) for uid, data in client.fetch(window, ["RFC822.SIZE"]).items()}
             for batch in self._batches(window, sizes):
-                if stop.is_set():  # a first sync can take minutes: stop between batches
+                if stop.is_set():
                     return
-                fetched = self._fetch(client, batch, sizes)
-                self._store_batch(report, validity, fetched, batch[-1])
+                yield self._fetch(client, batch, sizes), batch[-1]
+
+    def _jobs(self, folder: str, validity: int, fetched: list[_Fetched]) -> list[_Job]:
+        return [(message.raw, self._source(folder, validity, message.uid), message.received_at) for message in fetched]
 
     def _position(self, report: FolderReport, validity: int) -> FolderPosition:
         """Where to read from; a new UIDVALIDITY starts the folder over (dedupe keeps copies out)."""
@@ -291,36 +324,40 @@ class MailboxSync:
             if key in data
         ]
 
-    def _store_batch(self, report: FolderReport, validity: int, fetched: list[_Fetched], last_uid: int) -> None:
+    def _store_batch(
+        self, report: FolderReport, validity: int, fetched: list[_Fetched], parsed: _Parsed, last_uid: int
+    ) -> None:
         """One transaction: the messages and the position that covers them. On SQLite every
         transaction begins IMMEDIATE (storage/database.py): a second process waits, then sees what
         the first one stored. Only the mailbox lease's holder syncs in the first place."""
+        records = parsed.records()  # before the transaction: waiting for the pool holds no lock
         counts = IngestSummary()
+        # Whatever sits in the Sent folder was sent by us, whichever address the rep used.
+        sent = report.folder == self.server.sent_folder or None
         with self.store.transaction():
             position = folder_position(self.account, report.folder)
-            for message in fetched:
-                if position.covers(validity, message.uid):
-                    continue  # another process stored this batch while we fetched it
-                self._ingest(report, validity, message, counts)
+            new = [
+                (message, record)
+                for message, record in zip(fetched, records, strict=True)
+                if not position.covers(validity, message.uid)  # else another process stored it while we fetched it
+            ]
+            outcomes = self.ingestor.store_prepared([(record, sent) for _, record in new])
+            for (message, record), outcome in zip(new, outcomes, strict=True):
+                counts.count(outcome, record)
+                if message.cut_from is not None:
+                    self._note_truncation(report, message.cut_from, record, outcome)
             if not position.covers(validity, last_uid):
                 save_position(self.account, report.folder, FolderPosition(validity, last_uid), self.clock.now())
         _add(report.counts, counts)
         if self.on_batch and counts.read:
             self.on_batch(report.folder, counts)
 
-    def _ingest(self, report: FolderReport, validity: int, message: _Fetched, counts: IngestSummary) -> None:
-        source = self._source(report.folder, validity, message.uid)
-        # Whatever sits in the Sent folder was sent by us, whichever address the rep used.
-        sent = report.folder == self.server.sent_folder or None
-        outcome, record = self.ingestor.ingest(message.raw, source, message.received_at, outbound=sent)
-        counts.count(outcome, record)
-        if message.cut_from is None:
-            return
+    def _note_truncation(self, report: FolderReport, cut_from: int, record: MessageRecord, outcome: str) -> None:
         report.truncated += 1
         if outcome != "duplicate":
-            note = f"message truncated at {self.limits.huge_head / MiB:g} MB of {message.cut_from / MiB:.1f} MB"
-            digest = hashlib.sha256(message.raw).hexdigest()  # indexed, unlike source
-            stored = (Message.raw_sha256 == digest) & (Message.source == source)
+            note = f"message truncated at {self.limits.huge_head / MiB:g} MB of {cut_from / MiB:.1f} MB"
+            # raw_sha256 is indexed, unlike source
+            stored = (Message.raw_sha256 == record.raw_sha256) & (Message.source == record.source)
             Message.update(defects=[*record.defects, note]).where(stored).execute()
 
     def _source(self, folder: str, validity: int, uid: int) -> str:
@@ -365,6 +402,155 @@ class MailboxSync:
         while not stop.wait(min(self.limits.poll, max(deadline - time.monotonic(), 0))):
             if time.monotonic() >= deadline or (self.wake is not None and self.wake()):
                 return
+
+
+class _Parsing:
+    """Turns fetched batches into records: during a big catch-up in a pool of processes (that
+    lives as long as the catch-up), else in the storing thread when it gets to the batch."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.pool: ProcessPoolExecutor | None = None
+        self.lifeline: Connection | None = None  # the workers' way to notice that this process is gone
+
+    def __enter__(self) -> _Parsing:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop_pool()
+
+    def expect(self, count: int) -> None:
+        """Start the pool when `count` new messages are worth it."""
+        processes = self.limits.parse_processes or _usable_cpus()
+        if self.pool is not None or processes < 2 or count < self.limits.pool_from:
+            return
+        # Forked from a clean server process, not from this one, whose other threads may hold locks.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([prepare.__module__])
+        their_end, self.lifeline = context.Pipe(duplex=False)
+        self.pool = ProcessPoolExecutor(processes, context, initializer=_start_worker, initargs=(their_end,))
+
+    def submit(self, jobs: list[_Job], now: datetime) -> _Parsed:
+        if self.pool is not None:
+            try:
+                chunks = [jobs[start : start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
+                return _Parsed(jobs, now, [self.pool.submit(_prepare_without_raw, chunk, now) for chunk in chunks])
+            except BrokenProcessPool:  # a worker died: the rest is parsed here
+                self._stop_pool()
+        return _Parsed(jobs, now, None)
+
+    def _stop_pool(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.lifeline.close()
+            self.pool = self.lifeline = None
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A batch on its way to records: in the pool (a future per chunk of _CHUNK jobs) or, without
+    one, parsed when asked for."""
+
+    jobs: list[_Job]
+    now: datetime
+    chunks: list[Future] | None
+
+    def records(self) -> list[MessageRecord]:
+        if self.chunks is None:
+            return _prepare_all(self.jobs, self.now)
+        records: list[MessageRecord] = []
+        for start, chunk in zip(range(0, len(self.jobs), _CHUNK), self.chunks, strict=True):
+            jobs = self.jobs[start : start + _CHUNK]
+            try:
+                records += [replace(record, raw=raw) for record, (raw, _, _) in zip(chunk.result(), jobs, strict=True)]
+            except BrokenProcessPool:  # a worker died (e.g. killed for its memory): parse its chunk here
+                records += _prepare_all(jobs, self.now)
+        return records
+
+
+def _prepare_all(jobs: list[_Job], now: datetime) -> list[MessageRecord]:
+    return [prepare(raw, source, received_at, now) for raw, source, received_at in jobs]
+
+
+def _prepare_without_raw(jobs: list[_Job], now: datetime) -> list[MessageRecord]:
+    """In a pool worker. The parent has the raw bytes already: not sending them back halves the pickling."""
+    return [replace(record, raw=b"") for record in _prepare_all(jobs, now)]
+
+
+def _start_worker(lifeline: Connection) -> None:
+    """In a pool worker. Ctrl-C reaches the whole process group: the parent handles it and stops
+    the pool. Waiting for a task, a worker would outlive a SIGKILLed parent, since it holds the
+    task pipe's writing end too and no EOF comes; the lifeline's writing end is the parent's alone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        try:
+            lifeline.recv_bytes()
+        except EOFError:
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@contextmanager
+def _read_ahead(items: Iterator[Item], depth: int = 1) -> Iterator[Iterator[Item]]:
+    """`items` drawn in a thread of its own, at most `depth` ahead of the consumer (each holds a
+    batch in memory). Its exceptions are raised to the consumer; leaving the block ends the thread."""
+    ready: queue.Queue = queue.Queue(depth)
+    leaving = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                ready.put((item, None))
+                if leaving.is_set():
+                    return
+        except BaseException as error:  # raised again in the consumer's thread
+            ready.put((_END, error))
+        else:
+            ready.put((_END, None))
+
+    def consume() -> Iterator[Item]:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+
+    thread = threading.Thread(target=produce, name="imap-fetch", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        leaving.set()
+        while thread.is_alive():  # unblock its put, so that it sees `leaving`
+            try:
+                ready.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+
+_END = object()
+
+
+def _one_ahead(items: Iterator[Item]) -> Iterator[Item]:
+    """Each item once the next one has been drawn: batch k+1 is already parsing while k is stored."""
+    previous = _END
+    for item in items:
+        if previous is not _END:
+            yield previous
+        previous = item
+    if previous is not _END:
+        yield previous
 
 
 def _fetch(client: IMAPClient, uids: list[int], body: str) -> dict[int, dict]:

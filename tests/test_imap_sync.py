@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
 import queue
 import random
 import signal
@@ -13,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import mailserver
@@ -22,12 +24,14 @@ import smtpserver
 from mailserver import PASSWORD, Dovecot
 
 from frontdesk.mail.imap_sync import Limits, MailboxSync, SyncError
-from frontdesk.storage.config import ServerConfig
+from frontdesk.mail.ingest import IngestSummary
+from frontdesk.storage.clock import FrozenClock
+from frontdesk.storage.config import Config, ServerConfig
 from frontdesk.storage.lease import Lease
 from frontdesk.storage.store import Store
 from frontdesk.tui.cli import main as frontdesk
 
-from conftest import CONFIG_TOML, build_mail
+from conftest import CONFIG_TOML, NOW, build_mail
 
 # The fixtures live in mailserver.py; pytest finds them by these names.
 dovecot = mailserver.dovecot
@@ -74,6 +78,40 @@ def stored(db: Path | Store) -> tuple[int, int]:
 def last_uid(db: Path | Store) -> int:
     found = rows(db, "SELECT max(last_uid) FROM sync_state")
     return found[0][0] or 0
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes under `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit():
+                parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def command_line(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return ""
+
+
+def running(pid: int) -> bool:
+    """Alive, and not a zombie that nobody has reaped yet."""
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    return False
+
+
+def all_ended(pids: set[int]) -> Callable[[], bool]:
+    return lambda: not any(map(running, pids))
 
 
 def has_stored(db: Path | Store, count: int) -> Callable[[], bool]:
@@ -269,6 +307,91 @@ def test_huge_message_keeps_its_head_and_memory_stays_bounded(box: Box) -> None:
     assert "message truncated at 1 MB of 30.0 MB" in defects, defects
 
 
+def help_desk_mail(count: int) -> list[bytes]:
+    """Threads as a help desk sees them: replies by In-Reply-To and References, some of them ours,
+    some before the mail they answer; copies delivered twice; a message without a Message-ID."""
+    rng = random.Random(11)
+    mail: list[bytes] = []
+    chains: dict[str, list[str]] = {}  # Message-ID: the References of a reply to it
+    for index in range(count):
+        message_id, at = f"desk.{index}@acme.example", NOW - timedelta(minutes=count - index)
+        if chains and rng.random() < 0.35:
+            parent = rng.choice(list(chains)[-300:])
+            ours = rng.random() < 0.4
+            sender = "Example Support <support@example.com>" if ours else f"Customer {index % 41} <c{index % 41}@acme.example>"
+            references = " ".join(f"<{ref}>" for ref in chains[parent])
+            mail.append(build_mail(subject=f"Re: case {parent}", sender=sender, date=at, message_id=message_id,
+                                   in_reply_to=parent, References=references))
+            chains[message_id] = [*chains[parent][-5:], message_id]
+        else:
+            mail.append(build_mail(subject=f"case {message_id}", sender=f"Customer {index % 41} <c{index % 41}@acme.example>",
+                                   date=at, message_id=message_id))
+            chains[message_id] = [message_id]
+        if rng.random() < 0.03:
+            mail.append(mail[-1])
+    for late in range(5):  # the reply arrives first
+        mail.insert(late * 300, build_mail(subject=f"Re: late {late}", date=NOW, in_reply_to=f"late.{late}@acme.example"))
+        mail.append(build_mail(subject=f"late {late}", date=NOW, message_id=f"late.{late}@acme.example"))
+    mail.append(build_mail(subject="No id").replace(b"Message-ID: <", b"X-Not-An-Id: <"))
+    return mail
+
+
+def tickets_and_messages(db: Path) -> tuple[list[tuple], list[tuple]]:
+    tickets = rows(db, "SELECT id, subject, requester_email, state, message_count, first_response_at FROM ticket ORDER BY id")
+    messages = rows(db, "SELECT ticket_id, message_id, source, direction FROM message ORDER BY ticket_id, id")
+    return tickets, messages
+
+
+def test_parsing_in_processes_makes_the_same_tickets_as_parsing_here(
+    dovecot: Dovecot, config: Config, clock: FrozenClock, tmp_path: Path
+) -> None:
+    folder = dovecot.new_folder()
+    dovecot.append(folder, help_desk_mail(2500))
+
+    def sync_into(db: Path, processes: int) -> tuple[IngestSummary, int]:
+        """The folder's counts, and the most pool workers seen at a batch."""
+        workers: list[int] = []
+        store = Store.open(db, config, clock)
+        try:
+            on_batch = lambda _, __: workers.append(len(multiprocessing.active_children()))  # noqa: E731
+            report = engine(dovecot, store, folder, limits=Limits(parse_processes=processes), on_batch=on_batch).sync_once()
+        finally:
+            store.close()
+        return report.folders[folder].counts, max(workers)
+
+    inline_counts, inline_workers = sync_into(tmp_path / "inline.db", 1)
+    pool_counts, pool_workers = sync_into(tmp_path / "pool.db", 2)
+
+    assert inline_workers == 0 and pool_workers > 0  # the second sync parsed in a pool
+    inline, pooled = tickets_and_messages(tmp_path / "inline.db"), tickets_and_messages(tmp_path / "pool.db")
+    assert pool_counts == inline_counts
+    assert pooled == inline
+    tickets, messages = inline
+    assert inline_counts.duplicates > 0 and inline_counts.threaded > 500
+    assert any(ticket[5] is not None for ticket in tickets)  # our replies stopped response clocks
+    assert any(message_id is None for _, message_id, _, _ in messages)
+    late_tickets = {ticket for ticket, message_id, _, _ in messages if message_id and message_id.startswith("late.")}
+    assert len(late_tickets) == 5
+
+
+def test_a_parsing_process_that_dies_leaves_its_work_to_the_sync(dovecot: Dovecot, store: Store) -> None:
+    folder = dovecot.new_folder()
+    dovecot.append(folder, customer_mail("crash", 1500))
+    killed: list[int] = []
+
+    def kill_the_workers(_: str, __: object) -> None:
+        if not killed:
+            killed.extend(child.pid for child in multiprocessing.active_children())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    report = engine(dovecot, store, folder, limits=Limits(parse_processes=2), on_batch=kill_the_workers).sync_once()
+
+    assert killed
+    assert report.fetched == 1500
+    assert stored(store) == (1500, 1500)
+
+
 # --- drills ----------------------------------------------------------------------------------
 
 
@@ -284,9 +407,13 @@ def test_sigkill_at_random_points_then_resume_is_an_exact_mirror(box: Box) -> No
         # Wait for a batch of this run to commit, then kill at a random point of the next ones.
         wait_for(committed_or_ended(process, box.db, at_start), 30, "a batch")
         time.sleep(rng.uniform(0, 0.25))
+        under = descendants(process.pid)
         process.kill()
         process.wait()
         interrupted.append(last_uid(box.db) < total)
+        if interrupted[-1]:  # mid-sync, it was parsing in a pool: nothing of it outlives it
+            assert any("forkserver" in command_line(pid) for pid in under), [command_line(pid) for pid in under]
+            wait_for(all_ended(under), 10, "the parsing processes to end")
 
     final = box.run("sync")
 
