@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import dataclasses
 import fcntl
 import importlib.util
 import os
@@ -118,6 +119,17 @@ class Databases:
     big: Path  # 100,000 tickets, the realistic mix
     big_open: Path  # the same tickets, all open
     small: Path  # 1,000 open tickets of `big` whose clocks run: see ticking_ids
+    # The same two big databases on PostgreSQL (URLs), when it is measured.
+    big_pg: str | None = None
+    big_open_pg: str | None = None
+
+    def big_ones(self, k: str) -> dict[str, tuple[str, str]]:
+        """Name -> (label, --db) of every big database measured."""
+        cases = {"big": (k, str(self.big)), "open": (f"{k} all open", str(self.big_open))}
+        if self.big_pg and self.big_open_pg:
+            cases |= {"big_pg": (f"{k}, PostgreSQL", self.big_pg),
+                      "open_pg": (f"{k} all open, PostgreSQL", self.big_open_pg)}
+        return cases
 
 
 def write_config(folder: Path) -> Path:
@@ -151,6 +163,45 @@ def build_databases(folder: Path, at: datetime, tickets: int) -> Databases:
     small = _copy(big, folder / "small.db")
     _keep_only(small, ticking_ids(big, config, at, 1000))
     return Databases(config, big, big_open, small)
+
+
+PG_USER, PG_PASSWORD = "bench", "bench-password"  # in the URL: no keyring lookup at start-up
+
+
+def start_postgres(folder: Path) -> object:
+    """The tests' throwaway server (tests/pgserver.py), with a user who logs in with a password."""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+    pgserver = importlib.import_module("pgserver")
+    server = pgserver.PostgresServer(folder / "pg", pgserver._bin_dir())
+    (folder / "pg").mkdir()
+    folder.chmod(0o755)  # PostgreSQL, run as its own user when we are root, reads below it
+    server.start()
+    server.add_password_user(PG_USER, PG_PASSWORD)
+    return server
+
+
+def copy_to_postgres(server, db: Path, config: Path, at: datetime, name: str) -> str:
+    """A new PostgreSQL database holding the same tickets as the SQLite one; returns its URL."""
+    import psycopg
+
+    with server.admin() as admin:
+        admin.execute(f"CREATE DATABASE {name} OWNER {PG_USER}")
+    url = f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{server.port}/{name}"
+    Store.open(url, load_config(config), FrozenClock(at)).close()  # the schema and the customers
+    with contextlib.closing(sqlite3.connect(db)) as source, psycopg.connect(url) as target:
+        columns = [row[1] for row in source.execute("PRAGMA table_info(ticket)")]
+        customers = dict(target.execute("SELECT name, id FROM customer").fetchall())
+        ids = {old: customers[name] for old, name in source.execute("SELECT id, name FROM customer")}
+        at_customer = columns.index("customer_id")
+        listed = ", ".join(columns)
+        with target.cursor().copy(f"COPY ticket ({listed}) FROM STDIN") as copy:
+            for row in source.execute(f"SELECT {listed} FROM ticket"):
+                row = list(row)
+                row[at_customer] = ids.get(row[at_customer])
+                copy.write_row(row)
+        target.execute("SELECT setval(pg_get_serial_sequence('ticket', 'id'), (SELECT max(id) FROM ticket))")
+        target.execute("ANALYZE ticket")
+    return url
 
 
 def ticking_ids(db: Path, config: Path, at: datetime, count: int) -> list[int]:
@@ -355,13 +406,13 @@ def child_env(home: Path, pinned: datetime | None) -> dict[str, str]:
     return env
 
 
-def frontdesk_argv(db: Path, config: Path) -> list[str]:
+def frontdesk_argv(db: Path | str, config: Path) -> list[str]:
     script = Path(sys.executable).with_name("frontdesk")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "frontdesk.tui.cli"]
     return [*command, "--db", str(db), "--config", str(config)]
 
 
-def inbox(db: Path, config: Path, env: dict[str, str]) -> Program:
+def inbox(db: Path | str, config: Path, env: dict[str, str]) -> Program:
     return Program(frontdesk_argv(db, config), env, HEADER_MARK, ROWS_MARK)
 
 
@@ -534,7 +585,7 @@ def row(what: str, ours: float | NotMeasured, base: float | NotMeasured, unit: s
     cells = [f"{v.cell:>10}" if isinstance(v, NotMeasured) else f"{v:>10.2f}" for v in (ours, base)]
     measured = not isinstance(ours, NotMeasured) and not isinstance(base, NotMeasured)
     ratio = f"{ours / base:8.2f}x" if measured and base else "      n/a"
-    print(f"{what:<52} {cells[0]} {cells[1]} {unit:<6} {ratio}", flush=True)
+    print(f"{what:<62} {cells[0]} {cells[1]} {unit:<6} {ratio}", flush=True)
     for name, figure in (("frontdesk", ours), ("bare app", base)):
         if isinstance(figure, NotMeasured) and not figure.noted:
             figure.noted = True
@@ -564,14 +615,13 @@ class Run:
 
 
 def bench_start(run: Run, runs: int) -> dict[str, Start | NotMeasured]:
-    dbs, k = run.dbs, run.k
-    starts = start_medians({"bare": bare("static", run.pinned), "big": inbox(dbs.big, dbs.config, run.pinned),
-                            "open": inbox(dbs.big_open, dbs.config, run.pinned)}, runs, run.limit)
+    cases = run.dbs.big_ones(run.k)
+    programs = {name: inbox(db, run.dbs.config, run.pinned) for name, (_, db) in cases.items()}
+    starts = start_medians({"bare": bare("static", run.pinned), **programs}, runs, run.limit)
     base = value(starts["bare"], "painted")
-    row(f"start: first frame (table header), {k}", value(starts["big"], "first_frame"), base, "s")
-    row(f"start: rows visible, {k} (realistic mix)", value(starts["big"], "painted"), base, "s")
-    row(f"start: first frame (table header), {k} all open", value(starts["open"], "first_frame"), base, "s")
-    row(f"start: rows visible, {k} all open", value(starts["open"], "painted"), base, "s")
+    for name, (label, _) in cases.items():
+        row(f"start: first frame (table header), {label}", value(starts[name], "first_frame"), base, "s")
+        row(f"start: rows visible, {label}", value(starts[name], "painted"), base, "s")
     ours = attempt(import_seconds, "frontdesk.tui.cli, frontdesk.tui.app", run.pinned, run.limit)
     base_import = attempt(import_seconds, "textual.app, textual.widgets", run.pinned, run.limit)
     row("import frontdesk cli+app vs textual.app+widgets", ours, base_import, "s")
@@ -581,17 +631,17 @@ def bench_start(run: Run, runs: int) -> dict[str, Start | NotMeasured]:
 def bench_idle(run: Run, seconds: float) -> dict[str, Idle | NotMeasured]:
     dbs = run.dbs
     ticking = visible_clocks(dbs.small, dbs.config, datetime.now(timezone.utc)).seconds
-    programs = {"bare": bare("static", run.live), "small": inbox(dbs.small, dbs.config, run.live),
-                "big": inbox(dbs.big, dbs.config, run.live), "open": inbox(dbs.big_open, dbs.config, run.live)}
+    cases = {"small": ("1,000 open", str(dbs.small)), **dbs.big_ones(run.k)}
+    programs = {"bare": bare("static", run.live),
+                **{name: inbox(db, dbs.config, run.live) for name, (_, db) in cases.items()}}
     idles = {name: attempt(idle, program, seconds, run.limit) for name, program in programs.items()}
     over = f"over {seconds:.0f} s"
     for measure, unit, label in (("cpu_percent", "% core", f"idle CPU {over}"),
                                  ("bytes_per_second", "B/s", "idle output")):
         base = value(idles["bare"], measure)
         clock = ", clock running" if measure == "cpu_percent" else ""
-        row(f"{label}, 1,000 open{clock}", value(idles["small"], measure), base, unit)
-        row(f"{label}, {run.k}{clock}", value(idles["big"], measure), base, unit)
-        row(f"{label}, {run.k} all open{clock}", value(idles["open"], measure), base, unit)
+        for name, (case, _) in cases.items():
+            row(f"{label}, {case}{clock}", value(idles[name], measure), base, unit)
     small = idles["small"]
     if ticking and not isinstance(small, NotMeasured):
         each = small.bytes_per_second / ticking
@@ -602,12 +652,12 @@ def bench_idle(run: Run, seconds: float) -> dict[str, Idle | NotMeasured]:
 
 
 def bench_keys(run: Run, presses: int) -> dict[str, Keys | NotMeasured]:
-    dbs, k = run.dbs, run.k
-    programs = {"bare": bare("list", run.pinned), "big": inbox(dbs.big, dbs.config, run.pinned),
-                "open": inbox(dbs.big_open, dbs.config, run.pinned)}
+    cases = run.dbs.big_ones(run.k)
+    programs = {"bare": bare("list", run.pinned),
+                **{name: inbox(db, run.dbs.config, run.pinned) for name, (_, db) in cases.items()}}
     keys = {name: attempt(key_latency, program, presses, run.limit) for name, program in programs.items()}
     base = keys["bare"]
-    for name, label in (("big", k), ("open", f"{k} all open")):
+    for name, (label, _) in cases.items():
         for measure, what, unit in (("p50", "Down to next output p50", "ms"), ("p95", "Down to next output p95", "ms"),
                                     ("worst", "Down to next output max", "ms"),
                                     ("painted_mb", "resident memory after first paint", "MB"),
@@ -620,23 +670,26 @@ def bench_keys(run: Run, presses: int) -> dict[str, Keys | NotMeasured]:
     return keys
 
 
-def report_targets(k: str, starts: dict[str, Start | NotMeasured], idles: dict[str, Idle | NotMeasured],
+def report_targets(run: Run, starts: dict[str, Start | NotMeasured], idles: dict[str, Idle | NotMeasured],
                    keys: dict[str, Keys | NotMeasured]) -> None:
     print("\ntargets (issue 11):")
+    cases = run.dbs.big_ones(run.k)
     bare_start = value(starts["bare"], "painted")
     if isinstance(bare_start, NotMeasured):
         budget, note = bare_start, ""
     else:
         budget, note = TARGETS["start"] * bare_start, f" ({TARGETS['start']}x the bare app's {bare_start:.2f} s)"
-    verdict(f"start, {k}", value(starts["big"], "painted"), budget, "s", note)
-    verdict(f"start, {k} all open", value(starts["open"], "painted"), budget, "s", note)
-    for name, label in (("small", "1,000 open"), ("big", k), ("open", f"{k} all open")):
+    for name, (label, _) in cases.items():
+        verdict(f"start, {label}", value(starts[name], "painted"), budget, "s", note)
+    idle_cases = {"small": ("1,000 open", ""), **cases}
+    for name, (label, _) in idle_cases.items():
         verdict(f"idle CPU, {label}", value(idles[name], "cpu_percent"), TARGETS["cpu"], "% core")
-    for name, label in (("small", "1,000 open"), ("big", k), ("open", f"{k} all open")):
+    for name, (label, _) in idle_cases.items():
         verdict(f"idle output, {label}", value(idles[name], "bytes_per_second"), TARGETS["bytes"], "B/s")
-    verdict(f"key p95, {k}", value(keys["big"], "p95"), TARGETS["p95"], "ms")
-    verdict(f"key p95, {k} all open", value(keys["open"], "p95"), TARGETS["p95"], "ms")
-    verdict(f"resident memory after the keys, {k} all open", value(keys["open"], "after_mb"), TARGETS["rss"], "MB")
+    for name, (label, _) in cases.items():
+        verdict(f"key p95, {label}", value(keys[name], "p95"), TARGETS["p95"], "ms")
+    for name, (label, _) in cases.items():
+        verdict(f"resident memory after the keys, {label}", value(keys[name], "after_mb"), TARGETS["rss"], "MB")
 
 
 def report_load(run: Run) -> None:
@@ -656,6 +709,8 @@ def describe(dbs: Databases, at: datetime) -> None:
         total, open_count = ticket_counts(db)
         print(f"database {label}: {total:,} tickets, {open_count:,} not resolved")
     print(f"first screen of the small database: {visible_clocks(dbs.small, dbs.config, at)}")
+    if dbs.big_pg:
+        print("big and big, all open: also copied into PostgreSQL databases on a throwaway local server")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -666,18 +721,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=100_000, help="tickets in the big database")
     parser.add_argument("--timeout", type=float, default=TIME_LIMIT,
                         help="seconds one program's measurement may take before it is reported as timed out")
+    parser.add_argument("--no-postgresql", action="store_true",
+                        help="SQLite only (PostgreSQL comes from Debian's packages, started as the tests do)")
     args = parser.parse_args(argv)
     at = datetime.now(timezone.utc).replace(microsecond=0)
-    with tempfile.TemporaryDirectory(prefix="frontdesk-bench-tui-") as name:
+    with tempfile.TemporaryDirectory(prefix="frontdesk-bench-tui-") as name, contextlib.ExitStack() as servers:
         folder = Path(name)
-        run = Run(build_databases(folder, at, args.tickets), at, child_env(folder, at), child_env(folder, None),
-                  f"{args.tickets // 1000}k", args.timeout)
+        dbs = build_databases(folder, at, args.tickets)
+        if not args.no_postgresql:
+            server = start_postgres(folder)
+            servers.callback(server.stop, "immediate")
+            dbs = dataclasses.replace(dbs, big_pg=copy_to_postgres(server, dbs.big, dbs.config, at, "big"),
+                                      big_open_pg=copy_to_postgres(server, dbs.big_open, dbs.config, at, "big_open"))
+        run = Run(dbs, at, child_env(folder, at), child_env(folder, None), f"{args.tickets // 1000}k", args.timeout)
         describe(run.dbs, at)
-        print(f"\n{'measurement':<52} {'frontdesk':>10} {'bare app':>10} {'unit':<6} {'vs bare':>9}", flush=True)
+        print(f"\n{'measurement':<62} {'frontdesk':>10} {'bare app':>10} {'unit':<6} {'vs bare':>9}", flush=True)
         starts = bench_start(run, args.runs)
         idles = bench_idle(run, 15.0 if args.quick else 60.0)
         keys = bench_keys(run, args.presses)
-        report_targets(run.k, starts, idles, keys)
+        report_targets(run, starts, idles, keys)
         report_load(run)
     return 0
 
