@@ -17,9 +17,8 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from imapclient import IMAPClient
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -44,12 +43,13 @@ from frontdesk.storage.snippets import load_snippet_dir
 from frontdesk.storage.store import Store, StoreError
 from frontdesk.storage.views import iso
 
-from .credentials import CredentialError, Secret, describe_source, resolve_secret, store_password
-from .imap_connect import connect_imap
-from .notify import WebhookError, check_url, webhook_url
-from .server_errors import MailError
-from .smtp_send import SendReport, connect_smtp, send_outbox
-from .worker import describe_holder, wait_for_lease
+# The mail modules (keyring, imapclient, ...) load inside the verbs that use them: tui/cli.py
+# imports this module for every start of the inbox.
+if TYPE_CHECKING:
+    from imapclient import IMAPClient
+
+    from .credentials import Secret
+    from .smtp_send import SendReport
 
 Handler = Callable[["CliContext"], int]
 CAPABILITIES = ("IDLE", "UIDPLUS", "CONDSTORE")
@@ -132,6 +132,9 @@ def cmd_outbox_list(ctx: CliContext) -> int:
 
 def cmd_outbox_send(ctx: CliContext) -> int:
     """Only the process holding the mailbox lease sends: when another one does, say so instead."""
+    from .smtp_send import send_outbox
+    from .worker import describe_holder, wait_for_lease
+
     lease = Lease(ctx.store)
     holder = wait_for_lease(lease)
     if holder is not None:
@@ -324,6 +327,8 @@ def _timezone_check(config: Config, clock: Clock) -> Check:
 
 
 def _credential_check(label: str, server: ServerConfig | SendCommand | None) -> tuple[Check, Secret | None]:
+    from .credentials import CredentialError, describe_source, resolve_secret
+
     name = f"{label} credentials"
     if server is None:
         return Check("skip", name, f"no [{label}] in the config: run `frontdesk init`"), None
@@ -339,6 +344,9 @@ def _credential_check(label: str, server: ServerConfig | SendCommand | None) -> 
 
 
 def _imap_checks(server: ServerConfig | None, secret: Secret | None) -> Iterator[Check]:
+    from .imap_connect import connect_imap
+    from .server_errors import MailError
+
     if server is None or secret is None:
         yield Check("skip", "imap login", "no IMAP server or no credentials (see above)")
         return
@@ -385,6 +393,10 @@ def _smtp_check(server: ServerConfig | SendCommand | None, secret: Secret | None
 
 
 def _smtp_session_check(name: str, server: ServerConfig, secret: Secret | None, what: str) -> Check:
+    from .credentials import CredentialError
+    from .server_errors import MailError
+    from .smtp_send import connect_smtp
+
     try:
         connect_smtp(server, lambda *_: secret).quit()  # asks for the secret only when it logs in
     except (MailError, CredentialError) as error:
@@ -428,6 +440,9 @@ def _snippets_check(folder: Path | None) -> Check:
 
 
 def _webhook_check(config: Config) -> Check:
+    from .credentials import CredentialError
+    from .notify import WebhookError, check_url, webhook_url
+
     if not (config.notify.slack_webhook or config.notify.slack_webhook_command):
         return Check("skip", "hand-off webhook", "none under [notify] (hand-offs go by email only)")
     try:
@@ -480,6 +495,8 @@ def cmd_init(ctx: CliContext) -> int:
 def _try_and_keep(ctx: CliContext, config: Config, answers: Answers) -> int:
     """Try both logins (or find the sending command), then keep a typed password in the keyring; 0
     when all went well."""
+    from .credentials import CredentialError, Secret, resolve_secret, store_password
+
     assert config.imap is not None and config.smtp is not None
     password = _ask_password(config.imap) if answers.source[0] == "keyring" else None
     get_secret = resolve_secret if password is None else (lambda *_: Secret("password", password))
@@ -498,6 +515,11 @@ def _try_and_keep(ctx: CliContext, config: Config, answers: Answers) -> int:
 
 
 def _login_checks(config: Config, get_secret: Callable[[ServerConfig, str], Secret]) -> Iterator[Check]:
+    from .credentials import CredentialError
+    from .imap_connect import connect_imap
+    from .server_errors import MailError
+    from .smtp_send import connect_smtp
+
     imap, smtp = config.imap, config.smtp
     if isinstance(smtp, SendCommand):
         yield _command_check(smtp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from peewee import (
     InterfaceError,
     OperationalError,
     PostgresqlDatabase,
+    Psycopg3Adapter,
     SqliteDatabase,
 )
 from playhouse.pool import PooledPostgresqlDatabase
@@ -149,6 +151,45 @@ def _normalized(url: str) -> str:
     return re.sub(r"(?i)^postgres(ql)?://", "postgresql://", url)
 
 
+class _Psycopg3(Psycopg3Adapter):
+    """Peewee's psycopg 3 adapter, importing psycopg itself: peewee loads with it hidden
+    (storage/__init__.py), so that opening SQLite never pays for importing it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        try:
+            import psycopg
+            from psycopg.pq import TransactionStatus
+            from psycopg.types.json import Json, Jsonb
+        except ImportError:
+            self._psycopg = None  # check_driver says so when connecting
+            return
+        self._psycopg = psycopg
+        self._in_transaction = TransactionStatus.INTRANS
+        self.txn_idle, self.txn_inerror, self.txn_unknown = (
+            TransactionStatus.IDLE, TransactionStatus.INERROR, TransactionStatus.UNKNOWN,
+        )
+        self.json_type, self.jsonb_type = Json, Jsonb
+
+    def check_driver(self) -> None:
+        if self._psycopg is None:
+            raise ImproperlyConfigured("psycopg postgres driver not found.")
+
+    def get_binary_type(self):
+        return self._psycopg.Binary
+
+    def connect(self, db, **params):
+        if db._encoding:
+            params.setdefault("client_encoding", db._encoding)
+        params.setdefault("conninfo" if db.database.startswith("postgresql://") else "dbname", db.database)
+        return self._psycopg.connect(**params)
+
+    def server_side_cursor(self, conn):
+        # Inside a transaction a named cursor streams; outside one the server requires withhold.
+        in_transaction = self.txn_status(conn) == self._in_transaction
+        return conn.cursor(name=str(uuid.uuid1()), withhold=not in_transaction)
+
+
 class _ServerDatabase(ReconnectMixin, PooledPostgresqlDatabase):
     """Connections are pooled: each worker thread borrows one and gives it back when done
     (Store.release), instead of logging in to the server for every action.
@@ -164,11 +205,17 @@ class _ServerDatabase(ReconnectMixin, PooledPostgresqlDatabase):
         (InterfaceError, "the connection is closed"),
     )
 
+    def init(self, database, isolation_level=None, **kwargs):
+        super().init(database, **kwargs)
+        # Replaces peewee's own choice, made without psycopg (storage/__init__.py hid it).
+        self._adapter = _Psycopg3()
+        self._isolation_level = self._adapter.isolation_level_int(isolation_level)
+
 
 def _open_postgres(url: str, password: str | None) -> PostgresqlDatabase:
     extra = {"password": password} if password else {}
     db = _ServerDatabase(
-        _normalized(url), prefer_psycopg3=True, connect_timeout=10, max_connections=None, stale_timeout=300, **extra
+        _normalized(url), connect_timeout=10, max_connections=None, stale_timeout=300, **extra
     )
     try:
         db.connect()

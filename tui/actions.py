@@ -12,13 +12,10 @@ from frontdesk.storage.store import Store
 from frontdesk.storage.usecases import Done
 from frontdesk.storage.views import TicketView
 
-from .compose import ComposeScreen
-from .held_screen import SEND, HeldScreen
-from .help_screen import HelpScreen
 from .keymap import bind_macros, macro_commands
 from .keys import keys_in_force, palette
-from .modals import ConfirmScreen, NoteScreen, OwnerPickerScreen, SeverityScreen
-from .stats_screen import StatsScreen
+
+# The screens these actions open are imported as they open: the inbox's first frame needs none.
 
 
 class TicketActions:
@@ -42,6 +39,8 @@ class TicketActions:
 
     def action_help(self) -> None:
         """The help shows the keys in force here, and the inbox's under it."""
+        from .help_screen import HelpScreen
+
         self.app.push_screen(HelpScreen(keys_in_force(reversed(self.app.screen_stack))))
 
     def _ticket_or_say(self) -> TicketView | None:
@@ -140,6 +139,8 @@ class TicketActions:
                 then = partial(self.triaged, ticket) if ticket.severity is None else None
                 self._change(lambda: usecases.triage(store, ticket.id, severity, ticket.version), then=then)
 
+        from .modals import SeverityScreen
+
         self.app.push_screen(SeverityScreen(ticket.subject, ticket.severity, ticket.policy), chosen)
 
     def _severity_each(self, tickets: list[TicketView]) -> None:
@@ -154,6 +155,8 @@ class TicketActions:
 
         current = next(iter(severities)) if len(severities) == 1 else None
         policy = next(iter(policies.values())) if len(policies) == 1 else None
+        from .modals import SeverityScreen
+
         self.app.push_screen(SeverityScreen(f"{len(tickets)} tickets", current, policy, len(tickets)), chosen)
 
     def action_acknowledge(self) -> None:
@@ -169,6 +172,8 @@ class TicketActions:
                 self.app.say(f"#{ticket.id} {already}", "warning")
                 return
             body = f"Queue the acknowledgement to {ticket.requester_name or ticket.requester}? It says the request is logged and being looked at."
+            from .modals import ConfirmScreen
+
             self.app.push_screen(ConfirmScreen(f"Acknowledge #{ticket.id}", body, "Queue it"), confirmed)
 
         def confirmed(yes: bool | None) -> None:
@@ -206,6 +211,8 @@ class TicketActions:
         def done(result: tuple[Done, ...] | Held) -> None:
             self.reload()
             if isinstance(result, Held):
+                from .held_screen import SEND, HeldScreen
+
                 def choice(chosen: str | None) -> None:
                     if chosen == SEND:  # only what happens after this screen holds it again
                         self._queue_unless_held(work, result.current)
@@ -241,6 +248,8 @@ class TicketActions:
                 self.app.send_outbox()
                 self.reload()
 
+        from .compose import ComposeScreen
+
         compose = ComposeScreen(self.app.store, ticket.id, in_editor)
         self.app.push_screen(compose, sent)
 
@@ -260,6 +269,8 @@ class TicketActions:
             if not owners:
                 self.app.say("No owners configured: add them under [[owners]] in the config file.", "warning")
                 return
+            from .modals import OwnerPickerScreen
+
             self.app.push_screen(OwnerPickerScreen(owners, text, ticket.owner), picked)
 
         def picked(choice: tuple[str, str | None] | None) -> None:
@@ -284,6 +295,8 @@ class TicketActions:
                 self.app.say("No owners configured: add them under [[owners]] in the config file.", "warning")
                 return
             current = next(iter(owners_now)) if len(owners_now) == 1 else None
+            from .modals import OwnerPickerScreen
+
             self.app.push_screen(OwnerPickerScreen(owners, text, current, f"Hand off {len(tickets)} tickets"), picked)
 
         def picked(choice: tuple[str, str | None] | None) -> None:
@@ -348,6 +361,8 @@ class TicketActions:
             if text:
                 self._change(lambda: usecases.note(store, ticket.id, text, ticket.version))
 
+        from .modals import NoteScreen
+
         self.app.push_screen(NoteScreen(ticket.subject, ticket.id), written)
 
     def _note_each(self, tickets: list[TicketView]) -> None:
@@ -355,9 +370,13 @@ class TicketActions:
             if text:
                 self._change_each(tickets, partial(_note, text=text), "Added the note to {} tickets")
 
+        from .modals import NoteScreen
+
         self.app.push_screen(NoteScreen(f"{len(tickets)} tickets"), written)
 
     def action_stats(self) -> None:
+        from .stats_screen import StatsScreen
+
         self.app.push_screen(StatsScreen(self.app.store))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from rich.theme import Theme as RichTheme
@@ -14,8 +15,6 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 
 import frontdesk.styles
-from frontdesk.mail.smtp_send import SendReport
-from frontdesk.mail.worker import send_if_free
 from frontdesk.storage.clock import Clock
 from frontdesk.storage.config import Config
 from frontdesk.storage.files import write_private
@@ -23,15 +22,20 @@ from frontdesk.storage.lease import Lease
 from frontdesk.storage.presence import DEFAULT_TIMING as PRESENCE_TIMING
 from frontdesk.storage.presence import Timing as PresenceTiming
 from frontdesk.storage.store import Store
-from frontdesk.storage.usecases import UndoStep
 
 from . import partial_update
 from .background import Background
 from .inbox import InboxScreen
 from .keymap import keymap
 from .looks import looks_theme
-from .mailbox import MailboxState, MailboxWorker
 from .presence import Present, SessionPresence
+
+# The mailbox (IMAP, SMTP, the mail parser) loads once the inbox starts its worker or sends.
+if TYPE_CHECKING:
+    from frontdesk.mail.smtp_send import SendReport
+    from frontdesk.storage.usecases import UndoStep
+
+    from .mailbox import MailboxState, MailboxWorker
 
 STYLES = Path(frontdesk.styles.__file__).parent
 STATE_FILE = platformdirs.user_state_path("frontdesk") / "tui.json"
@@ -92,6 +96,8 @@ class FrontdeskApp(Background, App):
         for notice in getattr(self.store, "notices", ()):  # e.g. the database's mode tightened on open
             self.say(notice, "warning")
         if (self.config.imap is not None or self.config.smtp is not None) and not self.demo:
+            from .mailbox import MailboxWorker
+
             self.mailbox = MailboxWorker(self, self._mailbox_changed, self._outbox_sent)
             self.mailbox.start()
         self.presence = SessionPresence(self, self.presence_timing)
@@ -136,6 +142,8 @@ class FrontdeskApp(Background, App):
         if self.mailbox is not None and self.mailbox.running:
             self.mailbox.nudge()
             return
+        from frontdesk.mail.worker import send_if_free
+
         store, lease = self.store, Lease(self.store)  # the worker stopped (e.g. a refused IMAP login)
 
         def sent(report: SendReport | None) -> None:

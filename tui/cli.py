@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from rich.console import Console
@@ -18,11 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from frontdesk.mail.account_cli import add_account_verbs
-from frontdesk.mail.credentials import CredentialError, database_password
-from frontdesk.mail.demo import build_demo
-from frontdesk.mail.ingest import Ingestor, IngestSummary
 from frontdesk.mail.sources import SourceError, read_messages
-from frontdesk.mail.sync_cli import cmd_sync
 from frontdesk.storage import usecases
 from frontdesk.storage.clock import Clock, clock_from_environment
 from frontdesk.storage.config import Config, ConfigError, load_config
@@ -40,16 +35,29 @@ from frontdesk.storage.team import me, rotation_history, take_rotation, who_are_
 from . import printing
 from .looks import command_line_looks
 
+# The mail modules (keyring, imapclient, the parser) load in the verbs that use them, not with the inbox.
+
 
 class UsageError(Exception):
     """Bad arguments: exit status 2, like argparse's own."""
 
 
-def _version() -> str:
-    try:
-        return version("frontdesk")
-    except PackageNotFoundError:
-        return "unknown"
+class _VersionAction(argparse.Action):
+    """--version: the installed version is looked up when asked for (importlib.metadata takes
+    tens of milliseconds), not on every start."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object, option_string: str | None = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("frontdesk")
+        except PackageNotFoundError:
+            number = "unknown"
+        sys.stdout.write(f"frontdesk {number}\n")
+        parser.exit()
 
 
 class Context:
@@ -87,6 +95,8 @@ class Context:
         keymap(self.config)
 
     def _database_password(self, url: str) -> str | None:
+        from frontdesk.mail.credentials import CredentialError, database_password
+
         try:
             return database_password(self.config.database, url)
         except CredentialError as error:
@@ -98,6 +108,8 @@ class Context:
 
 
 def cmd_import(ctx: Context) -> int:
+    from frontdesk.mail.ingest import Ingestor, IngestSummary
+
     paths = [Path(p) for p in ctx.args.paths]
     ingestor = Ingestor(ctx.store)
     skipped: list[str] = []
@@ -315,6 +327,12 @@ def _confirm(ctx: Context, done: usecases.Done, more: str = "") -> int:
     return 0
 
 
+def cmd_sync(ctx: Context) -> int:
+    from frontdesk.mail.sync_cli import cmd_sync as sync  # IMAP and SMTP load for this verb only
+
+    return sync(ctx)
+
+
 def _print_json(ctx: Context, data: object) -> None:
     ctx.out.file.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
@@ -359,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A keyboard-driven support inbox: email in, tickets with live SLA clocks out.",
         epilog="Run 'frontdesk COMMAND --help' for the options of one command.",
     )
-    parser.add_argument("--version", action="version", version=f"frontdesk {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version number and exit")
     _add_shared_options(parser)
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -489,6 +507,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         clock = _clock()
         with _demo_folder(args) as folder:
             if folder is not None:
+                from frontdesk.mail.demo import build_demo
+
                 args.config, args.db = build_demo(folder, clock.now())
             ctx = Context(args, out, err, clock)
             try:

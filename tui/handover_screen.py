@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
 
 from frontdesk.mail.safe_text import display_safe
 from frontdesk.storage.team import Turn
@@ -34,6 +33,8 @@ class HandoverScreen(ModalScreen):
         self.turn = turn
 
     def compose(self) -> ComposeResult:
+        from textual.widgets import Markdown  # markdown-it loads when a note is shown, not with the inbox
+
         with VerticalScroll(id="handover"):
             yield Markdown(display_safe(self.turn.handover or "No hand-over note was left."), open_links=False)
 

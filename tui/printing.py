@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from frontdesk.mail.ingest import IngestSummary
 from frontdesk.storage.config import Config
 from frontdesk.storage.models import Event, Message, Outbox
 from frontdesk.storage.rotation import RotationSummary, figures
@@ -23,6 +23,9 @@ from frontdesk.storage.views import TicketView, iso
 from .countdown import STATUS_LABEL
 from .detail import call_hint, history_lines, message_block, target_line, ticket_head
 from .looks import STATUS_STYLE
+
+if TYPE_CHECKING:  # the mail parser loads for `frontdesk import` only
+    from frontdesk.mail.ingest import IngestSummary
 
 
 def countdown(target: TargetState | None, now: datetime) -> Text:
