@@ -61,16 +61,12 @@ class Ingestor:
     def store_prepared(self, prepared: Sequence[tuple[MessageRecord, bool | None]]) -> list[Outcome]:
         """Store prepared messages in their order, in the caller's transaction: dedupe, then thread
         each into a ticket or open one."""
-        outcomes: list[Outcome] = []
-        for record, outbound in prepared:
-            if self.store.is_duplicate(record):
-                outcomes.append("duplicate")
-                continue
-            if outbound is None:
-                outbound = bool(self.support_address) and record.from_email == self.support_address
-            _, created = self.store.add_message(record, outbound)
-            outcomes.append("new" if created else "threaded")
-        return outcomes
+        return self.store.add_messages(
+            [(record, self._sent_by_us(record) if outbound is None else outbound) for record, outbound in prepared]
+        )
+
+    def _sent_by_us(self, record: MessageRecord) -> bool:
+        return bool(self.support_address) and record.from_email == self.support_address
 
     def ingest_all(self, messages: Iterable[tuple[str, bytes]], batch: int = 500) -> Iterator[IngestSummary]:
         """Ingest (source, raw) pairs in transactions of `batch`; yields the running summary after each."""

@@ -753,8 +753,13 @@ _domain = _matching(_DOMAIN, "domain", "a domain name such as example.com")
 _email = _matching(_EMAIL, "email address", "an address such as support@example.com")
 
 
+_BARE_ADDRESS = re.compile(r"[^\s<>()\",;:]+@[^\s<>()\",;:]+")
+
+
 def _domain_of(email: str) -> str:
-    address = parseaddr(email)[1].strip().lower()
+    # A bare address (what the store passes, once per new ticket) needs no parsing.
+    address = email if _BARE_ADDRESS.fullmatch(email) else parseaddr(email)[1]
+    address = address.strip().lower()
     return address.rpartition("@")[2].rstrip(".") if "@" in address else ""
 
 

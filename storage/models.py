@@ -34,11 +34,15 @@ class UtcDateTimeField(TextField):
         return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)  # much faster than strptime
 
 
+# Made once: json.dumps with options builds an encoder per call, several per stored message.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 class JsonField(TextField):
     """Small lists and mappings kept as JSON text."""
 
     def db_value(self, value: object) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return _COMPACT_JSON.encode(value)
 
     def python_value(self, value: str | None) -> object:
         return None if value is None else json.loads(value)

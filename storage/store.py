@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from peewee import Database, PeeweeException, fn
 
@@ -38,9 +38,11 @@ from .models import (
 )
 from .snippets import BUILT_IN_SNIPPETS, Filled, SnippetError, fill, fill_for_editing, load_snippet_dir, snippet_files
 from .status import DeskStatus, desk_status
-from .views import TicketView, first_screen, next_due, recently_resolved, ticket_view, ticket_views
+from .views import TicketView, first_screen, next_due, recently_resolved, ticket_view, ticket_views, views_where
 
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
+_IN_LIST = 900  # values per IN (...): within even an old SQLite's limit of 999 parameters
+Stored = Literal["duplicate", "new", "threaded"]  # what became of a message given to the store
 Filling = TypeVar("Filling")  # a filled snippet: its text, or a Filled with the cursor's place
 _stored = UtcDateTimeField()
 
@@ -72,6 +74,68 @@ class MessageRecord:
     thread_ids: Sequence[str] = field(default=())  # ids this message answers, nearest first
 
 
+_COPIED_FROM_RECORD = tuple(f.name for f in fields(MessageRecord) if f.name not in ("raw", "thread_ids"))
+
+
+@dataclass
+class _Batch:
+    """What storing a batch of messages looks up, read at once and kept current as the batch is stored."""
+
+    fingerprints: set[tuple[str, str]] = field(default_factory=set)  # (Message-ID, fingerprint) of stored messages
+    raw_digests: set[str] = field(default_factory=set)  # raw_sha256 of stored messages
+    newest_with_id: dict[str, tuple[int, int]] = field(default_factory=dict)  # Message-ID: (message, its ticket)
+    newest_reply_to: dict[str, tuple[int, int]] = field(default_factory=dict)  # In-Reply-To: (message, its ticket)
+    tickets: dict[int, Ticket] = field(default_factory=dict)  # those the batch may thread into, as they stand now
+    messages: list[dict] = field(default_factory=list)  # written together at the end, in order
+    events: list[dict] = field(default_factory=list)  # likewise
+    searchable: list[tuple] = field(default_factory=list)  # message_fts rows, filled together at the end
+    touched: set[int] = field(default_factory=set)  # tickets whose due times to refresh at the end
+
+    def is_new(self, record: MessageRecord) -> bool:
+        """False for a duplicate; a new message counts as stored from here on."""
+        if record.message_id:
+            duplicate = (record.message_id, record.fingerprint) in self.fingerprints
+        else:
+            duplicate = record.raw_sha256 in self.raw_digests
+        if not duplicate:
+            if record.message_id is not None:
+                self.fingerprints.add((record.message_id, record.fingerprint))
+            self.raw_digests.add(record.raw_sha256)
+        return not duplicate
+
+    def stored(self, record: MessageRecord, stored_id: int, ticket_id: int) -> None:
+        if record.message_id is not None:
+            _keep_newest(self.newest_with_id, record.message_id, stored_id, ticket_id)
+        if record.in_reply_to is not None:
+            _keep_newest(self.newest_reply_to, record.in_reply_to, stored_id, ticket_id)
+        self.searchable.append((stored_id, record.subject, record.from_name, record.from_email, record.body_text))
+        self.touched.add(ticket_id)
+
+    def log(self, ticket_id: int, kind: str, data: dict, at: datetime, version: int | None = None) -> None:
+        self.events.append(dict(ticket=ticket_id, at=at, actor="mail", kind=kind, data=data, version=version))
+
+
+def _keep_newest(newest: dict[str, tuple[int, int]], key: str, message: int, ticket: int) -> None:
+    if key not in newest or newest[key][0] < message:
+        newest[key] = (message, ticket)
+
+
+def _in_lists(values: Iterable) -> Iterator[tuple[str, list]]:
+    """The values a chunk at a time, each with the `?` marks of its IN (...) list."""
+    values = list(values)
+    for start in range(0, len(values), _IN_LIST):
+        chunk = values[start : start + _IN_LIST]
+        yield ",".join("?" * len(chunk)), chunk
+
+
+def _db_values(model: type[BaseModel], values: dict) -> list:
+    return [model._meta.fields[name].db_value(value) for name, value in values.items()]
+
+
+def _due_time(view: TicketView | None) -> datetime | None:
+    return None if view is None or view.state == "resolved" else next_due(view.sla)
+
+
 class Store:
     def __init__(self, target: str | Path, db: Database, config: Config, clock: Clock, changes: ChangeWatch) -> None:
         self.target = target
@@ -97,7 +161,7 @@ class Store:
         store = cls(target, db, config, clock, ChangeWatch(db, str(target), password))
         store.notices = notices
         with store.db.atomic():
-            store._sync_directory()
+            store._sync_directory_if_changed()
             store._seed_snippets()
             store._refresh_due_times_if_settings_changed()
         return store
@@ -122,6 +186,14 @@ class Store:
             yield
 
     # --- people and snippets from the configuration ---------------------------------------
+
+    def _sync_directory_if_changed(self) -> None:
+        """Its UPDATEs scan the tickets (a tenth of a second at 100,000): only when the config's
+        customers or owners differ from those of the last open."""
+        directory = _digest((self.config.customers, self.config.owners))
+        if self._fact("directory") != directory:
+            self._sync_directory()
+            self._keep_fact("directory", directory)
 
     def _sync_directory(self) -> None:
         """Customers and owners come from the config; old rows stay for the history."""
@@ -197,25 +269,39 @@ class Store:
     def _sla_settings(self) -> str:
         """What the due times depend on besides the tickets: a change means computing them again."""
         customers = sorted((c.name, c.policy or "", tuple(c.domains)) for c in self.config.customers)
-        settings = repr((self.config.sla, self.config.calendar, customers))
-        return hashlib.sha256(settings.encode()).hexdigest()
+        return _digest((self.config.sla, self.config.calendar, customers))
 
     def _refresh_due_times_if_settings_changed(self) -> None:
         settings = self._sla_settings()
-        stored = StoreFact.get_or_none(StoreFact.key == "sla_settings")
-        if stored is not None and stored.value == settings:
+        if self._fact("sla_settings") == settings:
             return
         due = [(_stored.db_value(next_due(view.sla)), view.id) for view in self.views()]
         self.db.execute_sql("UPDATE ticket SET next_due_at = NULL")
         self.db.cursor().executemany(self._portable("UPDATE ticket SET next_due_at = ? WHERE id = ?"), due)
-        StoreFact.insert(key="sla_settings", value=settings).on_conflict(
-            conflict_target=[StoreFact.key], update={StoreFact.value: settings}
+        self._keep_fact("sla_settings", settings)
+
+    def _fact(self, key: str) -> str | None:
+        stored = StoreFact.get_or_none(StoreFact.key == key)
+        return None if stored is None else stored.value
+
+    def _keep_fact(self, key: str, value: str) -> None:
+        StoreFact.insert(key=key, value=value).on_conflict(
+            conflict_target=[StoreFact.key], update={StoreFact.value: value}
         ).execute()
 
     def _refresh_due(self, ticket_id: int) -> None:
-        view = ticket_view(self.config, self.clock.now(), ticket_id)
-        due = None if view is None or view.state == "resolved" else next_due(view.sla)
+        due = _due_time(ticket_view(self.config, self.clock.now(), ticket_id))
         self._execute("UPDATE ticket SET next_due_at = ? WHERE id = ?", (_stored.db_value(due), ticket_id))
+
+    def _refresh_due_of(self, ticket_ids: Iterable[int]) -> None:
+        """The due times of many tickets: their views read together, written in one go."""
+        now = self.clock.now()
+        due = [
+            (_stored.db_value(_due_time(view)), view.id)
+            for _, chunk in _in_lists(ticket_ids)
+            for view in views_where(self.config, now, Ticket.id.in_(chunk))
+        ]
+        self.db.cursor().executemany(self._portable("UPDATE ticket SET next_due_at = ? WHERE id = ?"), due)
 
     def first_screen(self, limit: int = 200) -> list[TicketView]:
         return first_screen(self.config, self.clock.now(), limit)
@@ -261,34 +347,100 @@ class Store:
     # Ingest is the hot path of an import: its statements are written once and reused, because
     # building them through the ORM cost more than parsing the mail.
 
-    def is_duplicate(self, record: MessageRecord) -> bool:
-        """Same Message-ID and same content; without a Message-ID, the same raw bytes."""
-        if record.message_id:
-            found = self._first(
-                "SELECT 1 FROM message WHERE message_id = ? AND fingerprint = ? LIMIT 1",
-                (record.message_id, record.fingerprint),
-            )
-        else:
-            found = self._first("SELECT 1 FROM message WHERE raw_sha256 = ? LIMIT 1", (record.raw_sha256,))
-        return found is not None
+    def add_messages(self, items: Sequence[tuple[MessageRecord, bool]]) -> list[Stored]:
+        """Store (message, outbound) pairs in their order, as one at a time would: a duplicate is
+        skipped, the rest threaded into a ticket or opening one. What threading and deduplication
+        look up is read for the whole batch at once and kept current as it stores; the messages (their
+        ids taken beforehand), events, search index and due times are written together at the end."""
+        records = [record for record, _ in items]
+        with self.db.atomic():
+            batch = self._lookups(records)
+            new = [batch.is_new(record) for record in records]
+            message_ids = iter(self._next_message_ids(sum(new)))
+            outcomes = [
+                self._add_message(batch, record, outbound, next(message_ids)) if is_new else "duplicate"
+                for (record, outbound), is_new in zip(items, new, strict=True)
+            ]
+            self._insert_many(Message, batch.messages)
+            self._insert_many(Event, batch.events)
+            if not self.on_postgres:  # PostgreSQL indexes a generated column (storage/migrations.py)
+                self.db.cursor().executemany(
+                    "INSERT INTO message_fts (rowid, subject, from_name, from_email, body_text) VALUES (?, ?, ?, ?, ?)",
+                    batch.searchable,
+                )
+            self._refresh_due_of(batch.touched)
+        return outcomes
 
-    def find_thread(self, record: MessageRecord, sender_is_support: bool) -> Ticket | None:
+    def _lookups(self, records: Sequence[MessageRecord]) -> _Batch:
+        """Duplicates: same Message-ID and same content; without a Message-ID, the same raw bytes.
+        Threads: the newest stored message with an id a message answers; the newest stored reply to it."""
+        message_ids = {record.message_id for record in records if record.message_id}
+        thread_ids = {thread_id for record in records for thread_id in record.thread_ids}
+        batch = _Batch()
+        sql = "SELECT id, message_id, ticket_id, fingerprint FROM message WHERE message_id IN ({})"
+        for stored_id, message_id, ticket_id, fingerprint in self._rows_in(sql, message_ids | thread_ids):
+            batch.fingerprints.add((message_id, fingerprint))
+            _keep_newest(batch.newest_with_id, message_id, stored_id, ticket_id)
+        sql = "SELECT id, in_reply_to, ticket_id FROM message WHERE in_reply_to IN ({})"
+        for stored_id, in_reply_to, ticket_id in self._rows_in(sql, message_ids):
+            _keep_newest(batch.newest_reply_to, in_reply_to, stored_id, ticket_id)
+        digests = {record.raw_sha256 for record in records if not record.message_id}
+        sql = "SELECT raw_sha256 FROM message WHERE raw_sha256 IN ({})"
+        batch.raw_digests.update(digest for (digest,) in self._rows_in(sql, digests))
+        ticket_ids = {ticket_id for _, ticket_id in [*batch.newest_with_id.values(), *batch.newest_reply_to.values()]}
+        ticket_ids.update(int(token.group(1)) for record in records if (token := _TICKET_TOKEN.search(record.subject)))
+        for marks, chunk in _in_lists(ticket_ids):
+            found = Ticket.raw(self._portable(f"SELECT * FROM ticket WHERE id IN ({marks})"), *chunk)
+            batch.tickets.update((ticket.id, ticket) for ticket in found)
+        return batch
+
+    def _next_message_ids(self, count: int) -> list[int]:
+        """The ids the next `count` messages would get one INSERT at a time."""
+        if self.on_postgres:
+            sql = "SELECT nextval(pg_get_serial_sequence('message', 'id')) FROM generate_series(1, %s)"
+            return sorted(stored_id for (stored_id,) in self.db.execute_sql(sql, (count,)))
+        last = self.db.execute_sql("SELECT coalesce(max(id), 0) FROM message").fetchone()[0]
+        return list(range(last + 1, last + 1 + count))  # SQLite's next rowid: one past the largest
+
+    def _rows_in(self, sql: str, values: Iterable) -> Iterator[tuple]:
+        """The rows of `sql` for every value in its `IN ({})`, read a chunk of values at a time."""
+        for marks, chunk in _in_lists(values):
+            yield from self._execute(sql.format(marks), chunk)
+
+    def _add_message(self, batch: _Batch, record: MessageRecord, outbound: bool, stored_id: int) -> Stored:
+        ticket = self._thread(batch, record, outbound)
+        created = ticket is None
+        if created:
+            ticket = self._open_ticket(batch, record, outbound)
+        copied = {name: getattr(record, name) for name in _COPIED_FROM_RECORD}
+        batch.messages.append(
+            dict(
+                id=stored_id,
+                ticket=ticket.id,
+                direction="out" if outbound else "in",
+                raw=zlib.compress(record.raw, 1),
+                raw_size=len(record.raw),
+                created_at=self.clock.now(),
+                **copied,
+            )
+        )
+        batch.stored(record, stored_id, ticket.id)
+        if not created:
+            self._after_reply(batch, ticket, record, outbound, stored_id)
+        return "new" if created else "threaded"
+
+    def _thread(self, batch: _Batch, record: MessageRecord, sender_is_support: bool) -> Ticket | None:
         """The messages it answers; a stored reply to it (when mail arrives out of order); then a
         [#id] token in the subject if the sender belongs to that ticket."""
-        ids = list(record.thread_ids)
-        if ids:
-            marks = ",".join("?" * len(ids))
-            row = self._first(f"SELECT ticket_id FROM message WHERE message_id IN ({marks}) ORDER BY id DESC LIMIT 1", ids)
-            if row:
-                return self._ticket_row(row[0])
-        if record.message_id:
-            row = self._first("SELECT ticket_id FROM message WHERE in_reply_to = ? ORDER BY id DESC LIMIT 1", (record.message_id,))
-            if row:
-                return self._ticket_row(row[0])
+        answered = [batch.newest_with_id[i] for i in record.thread_ids if i in batch.newest_with_id]
+        if answered:
+            return batch.tickets.get(max(answered)[1])
+        if record.message_id and record.message_id in batch.newest_reply_to:
+            return batch.tickets.get(batch.newest_reply_to[record.message_id][1])
         token = _TICKET_TOKEN.search(record.subject)
         if token is None:
             return None
-        ticket = self._ticket_row(int(token.group(1)))
+        ticket = batch.tickets.get(int(token.group(1)))
         if ticket is not None and (sender_is_support or self._sender_belongs(ticket, record.from_email)):
             return ticket
         return None
@@ -299,27 +451,7 @@ class Store:
         customer_id = self.customer_id_for_email(sender)
         return customer_id is not None and customer_id == ticket.customer_id
 
-    def add_message(self, record: MessageRecord, outbound: bool) -> tuple[Ticket, bool]:
-        """Store a message, threading it into a ticket or opening one. Returns (ticket, created)."""
-        ticket = self.find_thread(record, outbound)
-        created = ticket is None
-        if created:
-            ticket = self._open_ticket(record, outbound)
-        copied = {f.name: getattr(record, f.name) for f in fields(record) if f.name not in ("raw", "thread_ids")}
-        message_id = self._insert(
-            Message,
-            ticket=ticket.id,
-            direction="out" if outbound else "in",
-            raw=zlib.compress(record.raw, 1),
-            raw_size=len(record.raw),
-            created_at=self.clock.now(),
-            **copied,
-        )
-        if not created:
-            self._after_reply(ticket, record, outbound, message_id)
-        return ticket, created
-
-    def _open_ticket(self, record: MessageRecord, outbound: bool) -> Ticket:
+    def _open_ticket(self, batch: _Batch, record: MessageRecord, outbound: bool) -> Ticket:
         # Mail we sent first (outreach) is a ticket with whoever we wrote to.
         requester = record.to_addrs[0] if outbound and record.to_addrs else record.from_email
         values = dict(
@@ -336,12 +468,13 @@ class Store:
             message_count=1,
         )
         ticket = Ticket(id=self._insert(Ticket, **values), **values)
-        data = {"source": record.source, "message_id": record.message_id}
-        self._log(ticket, "created", data, at=record.received_at, actor="mail")
-        self._refresh_due(ticket.id)
+        batch.tickets[ticket.id] = ticket
+        batch.log(ticket.id, "created", {"source": record.source, "message_id": record.message_id}, record.received_at)
         return ticket
 
-    def _after_reply(self, ticket: Ticket, record: MessageRecord, outbound: bool, stored_id: int) -> None:
+    def _after_reply(
+        self, batch: _Batch, ticket: Ticket, record: MessageRecord, outbound: bool, stored_id: int
+    ) -> None:
         """A further message on a ticket: counts, times, and the state it moves the ticket to.
         A customer's message is a change a rep must not overlook: it takes the ticket to its next
         version, like a person's change (storage/usecases.py). Our own replies coming back are not."""
@@ -359,14 +492,14 @@ class Store:
         elif record.auto is None and ticket.state in ("waiting", "resolved"):
             changes.update(self._state_changes(ticket, "open", at))
             moved = {"from": ticket.state, "to": "open"}
-        version = self._count_message(ticket.id, changes, new_version=not outbound)
+        version = self._count_message(ticket, changes, new_version=not outbound)
         if outbound:
             version = None
         if moved is not None:
-            self._log(ticket, "state", moved, at=at, actor="mail", version=version)
+            batch.log(ticket.id, "state", moved, at, version)
         # "id": the stored message, which a held send shows (storage/usecases.py).
         data = {"direction": "out" if outbound else "in", "message_id": record.message_id, "id": stored_id}
-        self._log(ticket, "message", data, at=at, actor="mail", version=version)
+        batch.log(ticket.id, "message", data, at, version)
 
     def _portable(self, sql: str) -> str:
         """Statements are written with SQLite's `?`; PostgreSQL's driver wants `%s`."""
@@ -382,20 +515,28 @@ class Store:
         return next(iter(Ticket.raw(self._portable("SELECT * FROM ticket WHERE id = ?"), ticket_id)), None)
 
     def _insert(self, model: type[BaseModel], **values: object) -> int:
-        meta = model._meta
-        key = ("insert", model, tuple(values))
-        sql = self._sql.get(key)
-        if sql is None:
-            columns = ", ".join(meta.fields[name].column_name for name in values)
-            marks = ", ".join([self.db.param] * len(values))
-            returning = " RETURNING id" if self.on_postgres else ""
-            sql = self._sql[key] = f"INSERT INTO {meta.table_name} ({columns}) VALUES ({marks}){returning}"
-        params = [meta.fields[name].db_value(value) for name, value in values.items()]
-        cursor = self.db.execute_sql(sql, params)
+        cursor = self.db.execute_sql(self._insert_statement(model, tuple(values), True), _db_values(model, values))
         return cursor.fetchone()[0] if self.on_postgres else cursor.lastrowid
 
-    def _count_message(self, ticket_id: int, changes: dict, new_version: bool) -> int:
-        """Apply a message's changes to its ticket; returns the ticket's version after them."""
+    def _insert_many(self, model: type[BaseModel], rows: Sequence[dict]) -> None:
+        """Rows with the same columns, in their order, their ids not wanted."""
+        if rows:
+            sql = self._insert_statement(model, tuple(rows[0]), False)
+            self.db.cursor().executemany(sql, [_db_values(model, row) for row in rows])
+
+    def _insert_statement(self, model: type[BaseModel], names: tuple[str, ...], returning: bool) -> str:
+        key = ("insert", model, names, returning)
+        sql = self._sql.get(key)
+        if sql is None:
+            columns = ", ".join(model._meta.fields[name].column_name for name in names)
+            marks = ", ".join([self.db.param] * len(names))
+            returning_id = " RETURNING id" if returning and self.on_postgres else ""
+            sql = self._sql[key] = f"INSERT INTO {model._meta.table_name} ({columns}) VALUES ({marks}){returning_id}"
+        return sql
+
+    def _count_message(self, ticket: Ticket, changes: dict, new_version: bool) -> int:
+        """Apply a message's changes to its ticket, in the database and in `ticket`; returns the
+        ticket's version after them."""
         key = ("message", tuple(changes), new_version)
         sql = self._sql.get(key)
         if sql is None:
@@ -404,13 +545,14 @@ class Store:
             if new_version:
                 assignments.append("version = version + 1")
             sql = self._sql[key] = (
-                f"UPDATE ticket SET {', '.join(assignments)} WHERE id = {self.db.param} RETURNING version"
+                f"UPDATE ticket SET {', '.join(assignments)} WHERE id = {self.db.param} "
+                "RETURNING message_count, version"
             )
-        ticket_fields = Ticket._meta.fields
-        params = [ticket_fields[name].db_value(value) for name, value in changes.items()]
-        version = self.db.execute_sql(sql, [*params, ticket_id]).fetchone()[0]
-        self._refresh_due(ticket_id)
-        return version
+        counted = self.db.execute_sql(sql, [*_db_values(Ticket, changes), ticket.id]).fetchone()
+        ticket.message_count, ticket.version = counted
+        for name, value in changes.items():
+            setattr(ticket, name, value)
+        return ticket.version
 
     # --- tickets: every change a person makes is a use case (storage/usecases.py) ---------
 
@@ -582,6 +724,11 @@ class SavedDraft:
     body: str
     seen: Seen | None  # what its author saw when it began; None: a draft saved before that was kept
     quoted: int | None  # the customer message it quotes (a Message id)
+
+
+def _digest(settings: object) -> str:
+    """A short fingerprint of settings (dataclasses, tuples: their repr is stable) kept in StoreFact."""
+    return hashlib.sha256(repr(settings).encode()).hexdigest()
 
 
 def first_name(display_name: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from frontdesk.mail.ingest import Ingestor
 from frontdesk.storage import migrations, usecases
 from frontdesk.storage.database import is_url
 from frontdesk.storage.store import Store, StoreError
@@ -88,6 +89,18 @@ def test_notes_written_before_notes_were_searched_are_found_after_the_upgrade(v1
         assert store.search("zoekt") == [2] and store.search("okta renewal") == [2]
         usecases.note(store, 1, "Zoekt again")
         assert sorted(store.search("zoekt")) == [1, 2], "and a note written after it too"
+    finally:
+        store.close()
+
+
+def test_mail_stored_after_the_upgrade_is_found_by_search(v1_database, config, clock, mail):
+    store = Store.open(v1_database, config, clock)
+    try:
+        Ingestor(store).ingest(mail(subject="Zanzibar outage"), "after")
+        assert len(store.search("zanzibar")) == 1
+        if not store.on_postgres:  # the store fills the index itself, a batch at a time: no trigger per row
+            triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'message'"
+            assert [name for (name,) in store.db.execute_sql(triggers)] == ["message_fts_delete"]
     finally:
         store.close()
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
-from frontdesk.mail.ingest import Ingestor
+from frontdesk.mail.ingest import Ingestor, prepare
 from frontdesk.storage import usecases
 from frontdesk.storage.models import Message, Ticket
+from frontdesk.storage.store import Store
 from frontdesk.storage.views import ticket_view
 
 from conftest import NOW
@@ -124,3 +126,67 @@ def test_customer_message_reopens_waiting_and_resolved_tickets(store, mail, cloc
     ingestor.ingest(mail(message_id="q3@acme.example", in_reply_to="q2@acme.example", date=clock.now()), "c")
     ticket = store.ticket(ticket_id)
     assert (ticket.state, ticket.resolved_at) == ("open", None)
+
+
+def _stored_state(store) -> dict:
+    """Everything storing mail decides: the tickets (due times too), each message's ticket, the events, search."""
+    read = lambda sql: [tuple(row) for row in store.db.execute_sql(sql)]  # noqa: E731
+    return {
+        "tickets": read("SELECT * FROM ticket ORDER BY id"),
+        "messages": read("SELECT id, ticket_id, direction, message_id, fingerprint FROM message ORDER BY id"),
+        "events": read("SELECT id, ticket_id, at, actor, kind, data, version FROM event ORDER BY id"),
+        "search": {word: sorted(store.search(word)) for word in ("exports", "outreach", "headerless")},
+    }
+
+
+def test_a_batch_is_stored_exactly_as_one_message_at_a_time(request, database, config, clock, mail):
+    """Ingest reads what threading and dedupe need once per batch: a duplicate or a thread within
+    the batch must come out as it does when each message is stored on its own."""
+    headerless = mail(subject="Headerless question", sender="dora@acme.example").splitlines(True)
+    without_id = b"".join(line for line in headerless if not line.startswith(b"Message-ID"))
+    batch = [
+        (mail(message_id="r1@acme.example", in_reply_to="q0@acme.example", date=NOW + timedelta(hours=1)), None),
+        (mail(message_id="q1@acme.example", subject="Exports fail", date=NOW + timedelta(hours=2)), None),
+        (mail(message_id="q1@acme.example", subject="Exports fail", date=NOW + timedelta(hours=2)), None),
+        (mail(sender="Support <support@example.com>", to="alice@acme.example", subject="Re: Exports fail",
+              message_id="a1@example.com", in_reply_to="q1@acme.example", date=NOW + timedelta(hours=3)), None),
+        # found in the Sent folder: ours whoever sent it
+        (mail(sender="Rep <rep@example.com>", to="erin@elite.example", subject="Outreach", message_id="o1@example.com"), True),
+        # a reply before the message it answers
+        (mail(message_id="z2@acme.example", in_reply_to="z1@acme.example", subject="Re: Slow", date=NOW + timedelta(hours=5)),
+         None),
+        (mail(message_id="z1@acme.example", subject="Slow", date=NOW + timedelta(hours=4)), None),
+        (mail(sender="carol@acme.example", subject="Re: Exports fail [#2]", date=NOW + timedelta(hours=6)), None),
+        (mail(sender="mallory@evil.example", subject="Re: Exports fail [#2]", date=NOW + timedelta(hours=6)), None),
+        (without_id, None),
+        (without_id, None),
+    ]
+    states, outcomes = [], []
+    for other_database, per_call in ((database, len(batch)), (_another(request, database), 1)):
+        store = Store.open(other_database, config, clock)
+        try:
+            ingestor = Ingestor(store)
+            ingestor.ingest(mail(message_id="q0@acme.example"), "before")
+            usecases.resolve(store, Ticket.get().id)
+            prepared = [(prepare(raw, "batch", None, NOW), outbound) for raw, outbound in batch]
+            stored = []
+            for start in range(0, len(prepared), per_call):
+                with store.transaction():
+                    stored += ingestor.store_prepared(prepared[start : start + per_call])
+            outcomes.append(stored)
+            states.append(_stored_state(store))
+        finally:
+            store.close()
+    assert outcomes[0] == [
+        "threaded", "new", "duplicate", "threaded", "new", "new", "threaded", "threaded", "new", "new", "duplicate",
+    ]
+    assert outcomes[0] == outcomes[1]
+    assert states[0] == states[1]
+    assert states[0]["search"] == {"exports": [2, 5], "outreach": [3], "headerless": [6]}
+
+
+def _another(request, database):
+    """A second empty database on the same backend."""
+    if isinstance(database, Path):
+        return database.with_name("one_at_a_time.db")
+    return request.getfixturevalue("postgres_server").new_database()
