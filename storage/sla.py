@@ -335,7 +335,7 @@ class TicketTimes:
     pauses: tuple[tuple[datetime, datetime | None], ...] = ()  # waiting intervals; None end = still waiting
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # two per open ticket in the inbox's memory
 class TargetState:
     name: ClockName
     target: Duration
@@ -370,7 +370,7 @@ class TargetState:
         return self.due_at - now if self.running else self.remaining
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SlaState:
     response: TargetState | None
     resolution: TargetState | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,7 +16,7 @@ from .models import Customer, Owner, Ticket
 from .sla import Policy, SlaState, TargetState, TicketTimes, current_clock, evaluate
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a view per open ticket is held in memory: no __dict__ each
 class TicketView:
     id: int
     subject: str
@@ -180,6 +181,10 @@ def _view(config: Config, now: datetime, row: tuple) -> TicketView:
         owner, owner_name, automated, created, updated, first_response, resolved, pauses, count, version,
     ) = row
     created, updated, first_response, resolved = map(_time, (created, updated, first_response, resolved))
+    # The same few names and states recur on thousands of rows: one copy of each in memory.
+    requester, requester_name, customer, state, owner, owner_name, automated = map(
+        _shared, (requester, requester_name, customer, state, owner, owner_name, automated)
+    )
     pauses = () if pauses == "[]" else _pauses(json.loads(pauses))
     policy = policy_named(config, policy_name)
     if automated:
@@ -224,6 +229,10 @@ def next_due(sla: SlaState) -> datetime | None:
     """The due time of the clock that runs now; None when none runs or it is paused."""
     target = current_clock(sla)
     return target.due_at if target is not None and target.running else None
+
+
+def _shared(text: str | None) -> str | None:
+    return None if text is None else sys.intern(text)
 
 
 def _time(stored: str | None) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import re
 from datetime import timedelta
@@ -315,3 +316,16 @@ def test_a_partial_update_never_cuts_a_wide_character():
     strip = Strip([Segment("#7 "), Segment("日本語"), Segment(" ok")])
     assert _written(strip, 4, 9) == "日本語", "the segment reaching into the span is sent whole"
     assert _written(strip, 9, 12) == " ok"
+
+
+def test_loaded_tickets_are_kept_out_of_the_collectors_full_passes(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        await settle(pilot)
+        rows = app.screen.query_one(TicketTable).rows
+        walked = {id(obj) for obj in gc.get_objects()}
+        assert rows and not any(id(row) in walked for row in rows), "frozen after the load"
+        gc.unfreeze()  # nothing stays frozen after the test
+
+    run_app(app, script)
