@@ -397,8 +397,10 @@ class Session:
 def child_env(home: Path, pinned: datetime | None) -> dict[str, str]:
     """The user's environment minus what changes Textual's output; a throwaway HOME so the app's
     remembered theme is never the user's."""
+    # PYTHONDONTWRITEBYTECODE too: without bytecode caches our sources compile on every start,
+    # which no installed copy does (the bare app's Textual has its caches from pip).
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TEXTUAL", "FRONTDESK")) and k not in ("COLORTERM", "NO_COLOR")}
+           if not k.startswith(("TEXTUAL", "FRONTDESK")) and k not in ("COLORTERM", "NO_COLOR", "PYTHONDONTWRITEBYTECODE")}
     env.update(TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(LINES), HOME=str(home),
                XDG_STATE_HOME=str(home / "state"), XDG_CONFIG_HOME=str(home / "config"))
     if pinned is not None:
@@ -727,6 +729,7 @@ def main(argv: list[str] | None = None) -> int:
     at = datetime.now(timezone.utc).replace(microsecond=0)
     with tempfile.TemporaryDirectory(prefix="frontdesk-bench-tui-") as name, contextlib.ExitStack() as servers:
         folder = Path(name)
+        import_bench.compile_frontdesk()
         dbs = build_databases(folder, at, args.tickets)
         if not args.no_postgresql:
             server = start_postgres(folder)
