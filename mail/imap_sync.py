@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from typing import Literal, TypeVar
@@ -434,7 +434,7 @@ class _Parsing:
         if self.pool is not None:
             try:
                 chunks = [jobs[start : start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
-                return _Parsed(jobs, now, [self.pool.submit(_prepare_without_raw, chunk, now) for chunk in chunks])
+                return _Parsed(jobs, now, [self.pool.submit(_prepare_all, chunk, now) for chunk in chunks])
             except BrokenProcessPool:  # a worker died: the rest is parsed here
                 self._stop_pool()
         return _Parsed(jobs, now, None)
@@ -462,7 +462,7 @@ class _Parsed:
         for start, chunk in zip(range(0, len(self.jobs), _CHUNK), self.chunks, strict=True):
             jobs = self.jobs[start : start + _CHUNK]
             try:
-                records += [replace(record, raw=raw) for record, (raw, _, _) in zip(chunk.result(), jobs, strict=True)]
+                records += chunk.result()
             except BrokenProcessPool:  # a worker died (e.g. killed for its memory): parse its chunk here
                 records += _prepare_all(jobs, self.now)
         return records
@@ -472,16 +472,14 @@ def _prepare_all(jobs: list[_Job], now: datetime) -> list[MessageRecord]:
     return [prepare(raw, source, received_at, now) for raw, source, received_at in jobs]
 
 
-def _prepare_without_raw(jobs: list[_Job], now: datetime) -> list[MessageRecord]:
-    """In a pool worker. The parent has the raw bytes already: not sending them back halves the pickling."""
-    return [replace(record, raw=b"") for record in _prepare_all(jobs, now)]
-
-
 def _start_worker(lifeline: Connection) -> None:
     """In a pool worker. Ctrl-C reaches the whole process group: the parent handles it and stops
     the pool. Waiting for a task, a worker would outlive a SIGKILLed parent, since it holds the
     task pipe's writing end too and no EOF comes; the lifeline's writing end is the parent's alone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Parsing runs ahead of storing: when cores are short, the storing thread (what the sync waits
+    # for) and, in the inbox, the screen come first.
+    os.nice(10)
 
     def watch() -> None:
         try:

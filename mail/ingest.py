@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -114,7 +115,8 @@ def prepare(raw: bytes, source: str, received_at: datetime | None, now: datetime
         defects=list(parsed.defects),
         auto=parsed.auto,
         fingerprint=fingerprint(parsed),
-        raw=raw,
+        raw_zlib=zlib.compress(raw, 1),
+        raw_size=len(raw),
         raw_sha256=hashlib.sha256(raw).hexdigest(),
         source=source,
         parser_version=PARSER_VERSION,

@@ -6,16 +6,15 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from peewee import Database, PeeweeException, fn
+from peewee import Database, IntegerField, PeeweeException, TextField, fn
 
 from .clock import Clock
 from .config import Config
@@ -67,14 +66,16 @@ class MessageRecord:
     defects: Sequence[str]
     auto: str | None
     fingerprint: str
-    raw: bytes
+    # The original, compressed (zlib) where it was parsed: in a sync, in the parsing processes.
+    raw_zlib: bytes
+    raw_size: int
     raw_sha256: str
     source: str
     parser_version: int
     thread_ids: Sequence[str] = field(default=())  # ids this message answers, nearest first
 
 
-_COPIED_FROM_RECORD = tuple(f.name for f in fields(MessageRecord) if f.name not in ("raw", "thread_ids"))
+_COPIED_FROM_RECORD = tuple(f.name for f in fields(MessageRecord) if f.name not in ("raw_zlib", "thread_ids"))
 
 
 @dataclass
@@ -86,6 +87,9 @@ class _Batch:
     newest_with_id: dict[str, tuple[int, int]] = field(default_factory=dict)  # Message-ID: (message, its ticket)
     newest_reply_to: dict[str, tuple[int, int]] = field(default_factory=dict)  # In-Reply-To: (message, its ticket)
     tickets: dict[int, Ticket] = field(default_factory=dict)  # those the batch may thread into, as they stand now
+    # Tickets the batch opened, written together at the end (SQLite: ids taken as INSERT would give them)
+    opened: dict[int, Ticket] = field(default_factory=dict)
+    next_ticket_id: int | None = None
     messages: list[dict] = field(default_factory=list)  # written together at the end, in order
     events: list[dict] = field(default_factory=list)  # likewise
     searchable: list[tuple] = field(default_factory=list)  # message_fts rows, filled together at the end
@@ -129,7 +133,16 @@ def _in_lists(values: Iterable) -> Iterator[tuple[str, list]]:
 
 
 def _db_values(model: type[BaseModel], values: dict) -> list:
-    return [model._meta.fields[name].db_value(value) for name, value in values.items()]
+    convert = _converters(model)
+    return [value if (to_db := convert[name]) is None else to_db(value) for name, value in values.items()]
+
+
+@cache
+def _converters(model: type[BaseModel]) -> dict[str, Callable[[object], object] | None]:
+    """Each field's db_value; None where the value goes in as it is (text and integers, which the
+    store hands over as such): the ingest converts some twenty values per message."""
+    plain = (TextField, IntegerField)
+    return {name: None if type(field) in plain else field.db_value for name, field in model._meta.fields.items()}
 
 
 def _due_time(view: TicketView | None) -> datetime | None:
@@ -361,6 +374,9 @@ class Store:
                 self._add_message(batch, record, outbound, next(message_ids)) if is_new else "duplicate"
                 for (record, outbound), is_new in zip(items, new, strict=True)
             ]
+            # Every column, so every row has the same ones (__data__: a customer's id, not a query for it)
+            opened = [{name: ticket.__data__.get(name) for name in Ticket._meta.fields} for ticket in batch.opened.values()]
+            self._insert_many(Ticket, opened)
             self._insert_many(Message, batch.messages)
             self._insert_many(Event, batch.events)
             if not self.on_postgres:  # PostgreSQL indexes a generated column (storage/migrations.py)
@@ -394,6 +410,14 @@ class Store:
             batch.tickets.update((ticket.id, ticket) for ticket in found)
         return batch
 
+    def _next_ticket_id(self, batch: _Batch) -> int:
+        """SQLite's next rowid, one past the largest: what an INSERT would have given (the
+        transaction began IMMEDIATE, so nobody else takes it meanwhile)."""
+        if batch.next_ticket_id is None:
+            batch.next_ticket_id = self.db.execute_sql("SELECT coalesce(max(id), 0) + 1 FROM ticket").fetchone()[0]
+        batch.next_ticket_id += 1
+        return batch.next_ticket_id - 1
+
     def _next_message_ids(self, count: int) -> list[int]:
         """The ids the next `count` messages would get one INSERT at a time."""
         if self.on_postgres:
@@ -418,8 +442,7 @@ class Store:
                 id=stored_id,
                 ticket=ticket.id,
                 direction="out" if outbound else "in",
-                raw=zlib.compress(record.raw, 1),
-                raw_size=len(record.raw),
+                raw=record.raw_zlib,
                 created_at=self.clock.now(),
                 **copied,
             )
@@ -467,7 +490,11 @@ class Store:
             pauses=[],
             message_count=1,
         )
-        ticket = Ticket(id=self._insert(Ticket, **values), **values)
+        if self.on_postgres:  # an id from the sequence, one at a time: ticket numbers without gaps
+            ticket = Ticket(id=self._insert(Ticket, **values), **values)
+        else:
+            ticket = Ticket(id=self._next_ticket_id(batch), version=0, **values)
+            batch.opened[ticket.id] = ticket
         batch.tickets[ticket.id] = ticket
         batch.log(ticket.id, "created", {"source": record.source, "message_id": record.message_id}, record.received_at)
         return ticket
@@ -492,7 +519,7 @@ class Store:
         elif record.auto is None and ticket.state in ("waiting", "resolved"):
             changes.update(self._state_changes(ticket, "open", at))
             moved = {"from": ticket.state, "to": "open"}
-        version = self._count_message(ticket, changes, new_version=not outbound)
+        version = self._count_message(batch, ticket, changes, new_version=not outbound)
         if outbound:
             version = None
         if moved is not None:
@@ -534,9 +561,15 @@ class Store:
             sql = self._sql[key] = f"INSERT INTO {model._meta.table_name} ({columns}) VALUES ({marks}){returning_id}"
         return sql
 
-    def _count_message(self, ticket: Ticket, changes: dict, new_version: bool) -> int:
+    def _count_message(self, batch: _Batch, ticket: Ticket, changes: dict, new_version: bool) -> int:
         """Apply a message's changes to its ticket, in the database and in `ticket`; returns the
         ticket's version after them."""
+        if ticket.id in batch.opened:  # not written yet: it will be written as it ends up
+            ticket.message_count += 1
+            ticket.version += new_version
+            for name, value in changes.items():
+                setattr(ticket, name, value)
+            return ticket.version
         key = ("message", tuple(changes), new_version)
         sql = self._sql.get(key)
         if sql is None:
