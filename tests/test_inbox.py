@@ -329,3 +329,18 @@ def test_loaded_tickets_are_kept_out_of_the_collectors_full_passes(demo_store):
         gc.unfreeze()  # nothing stays frozen after the test
 
     run_app(app, script)
+
+
+def test_rows_read_before_the_app_started_are_shown_not_read_again(demo_store, monkeypatch):
+    first = demo_store.first_screen(200)
+    app = FrontdeskApp(demo_store, demo=True, state_file=None, first_rows=first)
+    read_again = []
+    monkeypatch.setattr(demo_store, "first_screen", lambda *args: read_again.append(args) or first)
+
+    async def script(pilot):
+        table = app.screen.query_one(TicketTable)
+        assert first and not read_again, "shown as given, not read again by the screen"
+        await settle(pilot)
+        assert {row.id for row in first} <= {row.id for row in table.rows}
+
+    run_app(app, script)

@@ -21,7 +21,7 @@ from frontdesk.tui.cli import main
 from frontdesk.tui.help_screen import HelpScreen, help_text
 from frontdesk.tui.inbox import InboxScreen
 from frontdesk.tui.keymap import keymap
-from frontdesk.tui.keys import ACTIONS, INBOX, TICKET
+from frontdesk.tui.keys import ACTIONS, INBOX, TICKET, KeysFooter
 from frontdesk.tui.modals import SeverityScreen
 from frontdesk.tui.ticket_screen import TicketScreen
 
@@ -57,6 +57,21 @@ def test_note_undo_and_stats_are_in_the_footer_when_there_is_room(demo_store):
         footer = footer_line(app)
         for key in ("n Note", "u Undo", "S Stats", "? Keys", "q Quit"):
             assert key in footer
+
+    run_app(app, script, size=(120, 40))
+
+
+def test_the_footer_is_rebuilt_only_when_its_keys_would_change(demo_store):
+    app = inbox_app(demo_store)
+
+    async def script(pilot):
+        footer = app.screen.query_one(KeysFooter)
+        keys = list(footer.children)
+        await footer.recompose()  # what a focus change or a resize to the same width asks for
+        assert list(footer.children) == keys, "the same key widgets, not new ones"
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert list(footer.children) != keys and "? Keys" in footer_line(app)
 
     run_app(app, script, size=(120, 40))
 

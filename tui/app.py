@@ -22,6 +22,7 @@ from frontdesk.storage.lease import Lease
 from frontdesk.storage.presence import DEFAULT_TIMING as PRESENCE_TIMING
 from frontdesk.storage.presence import Timing as PresenceTiming
 from frontdesk.storage.store import Store
+from frontdesk.storage.views import TicketView
 
 from . import partial_update
 from .background import Background
@@ -60,9 +61,11 @@ class FrontdeskApp(Background, App):
         demo: bool = False,
         state_file: Path | None = STATE_FILE,
         tick_seconds: float = 1.0,
+        first_rows: list[TicketView] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
+        self._first_rows = first_rows  # the inbox's first screen, when read before the app started
         self.demo = demo
         self.state_file = state_file
         self.tick_seconds = tick_seconds
@@ -89,7 +92,7 @@ class FrontdeskApp(Background, App):
         return self.store.clock
 
     def get_default_screen(self) -> Screen:
-        return InboxScreen()
+        return InboxScreen(self._first_rows)
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, lambda theme: self._save_state(theme=theme.name))

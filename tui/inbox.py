@@ -131,8 +131,11 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
     BINDINGS = bindings(INBOX)
     keys_where = INBOX
 
-    def __init__(self) -> None:
+    def __init__(self, first_rows: list[TicketView] | None = None) -> None:
+        """first_rows: the most urgent tickets, read before the app started (store.first_screen),
+        so that the first frame has them; without them the screen reads them itself."""
         super().__init__()
+        self._first_rows = first_rows
         self.view_key = "open"
         self.loaded = Loaded()
         self.search_ids: set[int] | None = None
@@ -176,7 +179,10 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         if team.me(self.app.config) is None:
             self.app.notify(team.who_are_you(self.app.config), title="frontdesk", severity="warning", timeout=30, markup=False)
         self.query_one(TicketTable).focus()
-        self._load_first_screen()
+        if self._first_rows is not None:
+            self._first_screen(self._first_rows)
+        else:
+            self._load_first_screen()
         self.set_interval(self.app.tick_seconds, self._tick)
         self.set_interval(RELOAD_SECONDS, self.reload)
 

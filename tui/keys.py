@@ -177,6 +177,7 @@ class KeysFooter(Footer):
     marked ticket."""
 
     marked = reactive(0, recompose=True)
+    _shown_for: tuple | None = None  # what the keys on show were composed for (_shows)
 
     def compose(self):
         shown = list(super().compose())
@@ -198,6 +199,22 @@ class KeysFooter(Footer):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.recompose)
+
+    async def recompose(self) -> None:
+        """Only when the keys shown would change. Bindings are "updated" on every focus change and
+        resizes come in bursts: at start-up that was seven recomposes of some twenty keys each."""
+        if not self.is_attached:
+            return
+        shown_for = self._shows()
+        if shown_for == self._shown_for:
+            return
+        self._shown_for = shown_for
+        await super().recompose()
+
+    def _shows(self) -> tuple:
+        bindings = self.screen.active_bindings.values() if self._bindings_ready else ()
+        keys = tuple((binding.key, binding.action, binding.description, enabled) for _, binding, enabled, _ in bindings)
+        return self.app.size.width, self.marked, keys
 
 
 def _applies_to_marked(widget) -> bool:
