@@ -198,6 +198,30 @@ def compile_frontdesk() -> None:
         compileall.compile_dir(Path(package.__file__).parent, quiet=1)
 
 
+PG_USER, PG_PASSWORD = "bench", "bench-password"  # in the URL: frontdesk looks for no keyring entry
+
+
+def start_postgres(folder: Path) -> object:
+    """The tests' throwaway server (tests/pgserver.py: Debian's postgresql, a free loopback port),
+    with a user who logs in with a password. Stop it with .stop("immediate")."""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+    import pgserver
+
+    (folder / "pg").mkdir()
+    folder.chmod(0o755)  # PostgreSQL, run as its own user when we are root, reads below it
+    server = pgserver.PostgresServer(folder / "pg", pgserver._bin_dir())
+    server.start()
+    server.add_password_user(PG_USER, PG_PASSWORD)
+    return server
+
+
+def new_postgres_database(server, name: str) -> str:
+    """An empty database of that name, owned by the bench user; returns its URL."""
+    with server.admin() as admin:
+        admin.execute(f"CREATE DATABASE {name} OWNER {PG_USER}")
+    return f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{server.port}/{name}"
+
+
 def write_mbox(path: Path, messages: list[bytes]) -> None:
     with path.open("wb") as out:
         for raw in messages:

@@ -4,10 +4,11 @@ while `frontdesk sync --watch` runs. frontdesk's sync path also runs once in thi
 timers wrapped around it from outside, to show where the storing thread's time goes and how busy
 the fetching thread is.
 
-    /work/venv/bin/python bench/sync.py [--messages 10000] [--samples 10]
+    /work/venv/bin/python bench/sync.py [--messages 10000] [--samples 10] [--runs 3]
+        [--no-postgresql] [--compare-with OTHER_VENV/bin/python]
 
-Needs Dovecot (`apt-get install dovecot-imapd`) and, for the mbsync row, isync (`apt-get install
-isync`). Everything goes over IMAPS on loopback. Timings are figures to compare, never pass/fail.
+Needs Dovecot (`apt-get install dovecot-imapd`), for the mbsync row isync (`apt-get install
+isync`), and for the PostgreSQL rows Debian's postgresql (started as the tests start it). Everything goes over IMAPS on loopback. Timings are figures to compare, never pass/fail.
 See bench/README.md.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import itertools
 import os
 import shutil
 import signal
@@ -72,14 +74,21 @@ def write_frontdesk_config(server, folder: Path, mailbox: str) -> Path:
     return config
 
 
-def frontdesk(config: Path, db: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "frontdesk.tui.cli", "--config", str(config), "--db", str(db), *args]
+def frontdesk(config: Path, db: Path | str, *args: str, python: str = sys.executable) -> list[str]:
+    return [python, "-m", "frontdesk.tui.cli", "--config", str(config), "--db", str(db), *args]
+
+
+def compile_build(python: str) -> None:
+    """Bytecode caches for another build's frontdesk, as bench_import.compile_frontdesk does for this one."""
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import importlib; importlib.import_module('import').compile_frontdesk()"
+    subprocess.run([python, "-c", code, str(Path(__file__).parent)], check=True)
 
 
 def mbsync(server, folder: Path, mailbox: str) -> None:
-    maildir = folder / "mbsync-maildir"
+    fresh = Path(tempfile.mkdtemp(prefix="mbsync-", dir=folder))  # each run from empty, like frontdesk's
+    maildir = fresh / "maildir"
     maildir.mkdir()
-    config = folder / "mbsyncrc"
+    config = fresh / "mbsyncrc"
     config.write_text(
         f"IMAPAccount bench\nHost localhost\nPort {server.imaps_port}\nUser {mailserver.USER}\n"
         f"Pass {mailserver.PASSWORD}\nSSLType IMAPS\nCertificateFile {server.cert}\n\n"
@@ -201,35 +210,82 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000, help="messages seeded into the mailbox")
     parser.add_argument("--samples", type=int, default=10, help="APPENDs timed while `sync --watch` runs")
+    parser.add_argument("--runs", type=int, default=3, help="end-to-end runs of each program (median reported)")
+    parser.add_argument("--no-postgresql", action="store_true", help="sync into SQLite only")
+    parser.add_argument("--compare-with", metavar="PYTHON",
+                        help="also time the frontdesk of another environment (e.g. an older checkout's venv)")
     args = parser.parse_args(argv)
     messages = list(bench_import.generate(args.messages))
     size = sum(map(len, messages)) / len(messages)
-    print(f"{args.messages:,} messages, {size / 1024:.1f} KB on average, IMAPS on loopback\n")
+    print(f"{args.messages:,} messages, {size / 1024:.1f} KB on average, IMAPS on loopback;"
+          f" end-to-end rows: median of {args.runs} interleaved runs\n")
     print(f"{'measurement':<44} {'items':>8} {'seconds':>9} {'items/s':>12} {'vs base':>9}")
     timed, count = bench_import.timed, args.messages
-    with contextlib.contextmanager(mailserver.running_dovecot)() as server, tempfile.TemporaryDirectory() as name:
+    with (contextlib.contextmanager(mailserver.running_dovecot)() as server, tempfile.TemporaryDirectory() as name,
+          contextlib.ExitStack() as servers):
         folder = Path(name)
         os.environ["SSL_CERT_FILE"] = str(server.cert)  # frontdesk trusts the throwaway certificate
         # With bytecode caches, as an installed copy has them: else our sources compile on every start.
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         bench_import.compile_frontdesk()
+        builds = {"": sys.executable}
+        if args.compare_with:
+            compile_build(args.compare_with)
+            builds[" (compared build)"] = args.compare_with
+        postgres = None
+        if not args.no_postgresql:
+            postgres = bench_import.start_postgres(folder)
+            servers.callback(postgres.stop, "immediate")
         mailbox = server.new_folder("bench")
         timed(f"seed: MULTIAPPEND, {BATCH} per command", count, lambda: seed(server, mailbox, messages))
-        base = timed(f"bare imapclient fetch, {BATCH} UIDs per FETCH", count, lambda: bare_fetch(server, mailbox))
-        config, db = write_frontdesk_config(server, folder, mailbox), folder / "tickets.db"
-        ours = timed("frontdesk sync (empty to done, end to end)", count,
-                     lambda: subprocess.run(frontdesk(config, db, "sync"), check=True, stdout=subprocess.DEVNULL), base)
-        report_split(*split_sync(server, config, folder / "split.db"), count, base)
+        config = write_frontdesk_config(server, folder, mailbox)
+        names = itertools.count()
+
+        def sync_into(python: str, backend: str) -> Callable[[], object]:
+            def run() -> None:
+                number = next(names)
+                db = folder / f"tickets-{number}.db" if backend == "sqlite" else bench_import.new_postgres_database(postgres, f"sync{number}")
+                subprocess.run(frontdesk(config, db, "sync", python=python), check=True, stdout=subprocess.DEVNULL)
+            return run
+
+        programs: dict[str, Callable[[], object]] = {f"bare imapclient fetch, {BATCH} UIDs per FETCH": lambda: bare_fetch(server, mailbox)}
+        for label, python in builds.items():
+            programs[f"frontdesk sync{label}"] = sync_into(python, "sqlite")
+            if postgres is not None:
+                programs[f"frontdesk sync{label}, PostgreSQL"] = sync_into(python, "postgresql")
         if shutil.which("mbsync"):
-            theirs = timed("mbsync pull into a Maildir", count, lambda: mbsync(server, folder, mailbox), base)
-            print(f"\nfrontdesk sync takes {ours.seconds / theirs.seconds:.2f}x the time of mbsync (target: below 1)")
-        else:
+            programs["mbsync pull into a Maildir"] = lambda: mbsync(server, folder, mailbox)
+        seconds = interleaved_medians(programs, args.runs)
+        base = None
+        figures = {}
+        for what, spent in seconds.items():
+            figures[what] = bench_import.Figure(what, count, spent, base)
+            base = base or figures[what]
+            print(figures[what].row(), flush=True)
+        report_split(*split_sync(server, config, folder / "split.db"), count, base)
+        mbsync_seconds = seconds.get("mbsync pull into a Maildir")
+        if mbsync_seconds is None:
             print("mbsync: not installed (apt-get install isync): no comparison")
-        delays = watch_latency(server, mailbox, config, db, args.samples)
+        print()
+        for what, spent in seconds.items():
+            if what.startswith("frontdesk"):
+                against = f"; {spent / mbsync_seconds:.2f}x mbsync (target: below 1)" if mbsync_seconds else ""
+                print(f"{what}: {spent / base.seconds:.2f}x the bare fetch (target: 2.5 at most){against}")
+        delays = watch_latency(server, mailbox, config, folder / "tickets-0.db", args.samples)
         print(f"APPEND to ticket under `sync --watch`: median {statistics.median(delays) * 1000:.0f} ms, "
               f"max {max(delays) * 1000:.0f} ms over {len(delays)} messages (target: within 5 s)")
     return 0
 
+
+def interleaved_medians(programs: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
+    """Each program `runs` times, taking turns, so a busy moment of the machine hits them alike."""
+    times: dict[str, list[float]] = {what: [] for what in programs}
+    for _ in range(runs):
+        for what, work in programs.items():
+            started = time.perf_counter()
+            work()
+            times[what].append(time.perf_counter() - started)
+    return {what: statistics.median(spent) for what, spent in times.items()}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -165,28 +165,11 @@ def build_databases(folder: Path, at: datetime, tickets: int) -> Databases:
     return Databases(config, big, big_open, small)
 
 
-PG_USER, PG_PASSWORD = "bench", "bench-password"  # in the URL: no keyring lookup at start-up
-
-
-def start_postgres(folder: Path) -> object:
-    """The tests' throwaway server (tests/pgserver.py), with a user who logs in with a password."""
-    sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
-    pgserver = importlib.import_module("pgserver")
-    server = pgserver.PostgresServer(folder / "pg", pgserver._bin_dir())
-    (folder / "pg").mkdir()
-    folder.chmod(0o755)  # PostgreSQL, run as its own user when we are root, reads below it
-    server.start()
-    server.add_password_user(PG_USER, PG_PASSWORD)
-    return server
-
-
 def copy_to_postgres(server, db: Path, config: Path, at: datetime, name: str) -> str:
     """A new PostgreSQL database holding the same tickets as the SQLite one; returns its URL."""
     import psycopg
 
-    with server.admin() as admin:
-        admin.execute(f"CREATE DATABASE {name} OWNER {PG_USER}")
-    url = f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{server.port}/{name}"
+    url = import_bench.new_postgres_database(server, name)
     Store.open(url, load_config(config), FrozenClock(at)).close()  # the schema and the customers
     with contextlib.closing(sqlite3.connect(db)) as source, psycopg.connect(url) as target:
         columns = [row[1] for row in source.execute("PRAGMA table_info(ticket)")]
@@ -732,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         import_bench.compile_frontdesk()
         dbs = build_databases(folder, at, args.tickets)
         if not args.no_postgresql:
-            server = start_postgres(folder)
+            server = import_bench.start_postgres(folder)
             servers.callback(server.stop, "immediate")
             dbs = dataclasses.replace(dbs, big_pg=copy_to_postgres(server, dbs.big, dbs.config, at, "big"),
                                       big_open_pg=copy_to_postgres(server, dbs.big_open, dbs.config, at, "big_open"))

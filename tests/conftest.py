@@ -24,6 +24,7 @@ from frontdesk.storage import config as config_module
 from frontdesk.storage.clock import FrozenClock
 from frontdesk.storage.config import Config, load_config
 from frontdesk.storage.store import Store, StoreError
+from frontdesk.tui import inbox as inbox_module
 
 # Wednesday 25 November 2026, 15:00 UTC: a working day with a weekend and a holiday (Dec 25) ahead.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
@@ -83,6 +84,17 @@ def truecolor_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 def own_state_folder(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """What frontdesk keeps between runs (drafts kept while the database is away) stays in the test's folders."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+KEEP_LONG_LIVED = inbox_module.keep_long_lived
+
+
+@pytest.fixture(autouse=True)
+def no_collection_per_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inbox runs a full garbage collection after each load (inbox.keep_long_lived): in the
+    app's own process a few tens of milliseconds, here a walk over every object the whole test
+    session holds, after every load of every test. One test runs it (test_inbox.py)."""
+    monkeypatch.setattr(inbox_module, "keep_long_lived", lambda: None)
 
 
 @pytest.fixture

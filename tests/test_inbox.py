@@ -15,12 +15,13 @@ from textual.strip import Strip
 
 from frontdesk.storage import usecases
 from frontdesk.storage.find import find
+from frontdesk.tui import inbox as inbox_module
 from frontdesk.tui.app import FrontdeskApp
 from frontdesk.tui.inbox import InboxScreen
 from frontdesk.tui.ticket_screen import TicketScreen
 from frontdesk.tui.ticket_table import TicketTable
 
-from conftest import run_app, settle
+from conftest import KEEP_LONG_LIVED, run_app, settle
 
 
 def inbox_app(store) -> FrontdeskApp:
@@ -318,7 +319,8 @@ def test_a_partial_update_never_cuts_a_wide_character():
     assert _written(strip, 9, 12) == " ok"
 
 
-def test_loaded_tickets_are_kept_out_of_the_collectors_full_passes(demo_store):
+def test_loaded_tickets_are_kept_out_of_the_collectors_full_passes(demo_store, monkeypatch):
+    monkeypatch.setattr(inbox_module, "keep_long_lived", KEEP_LONG_LIVED)
     app = inbox_app(demo_store)
 
     async def script(pilot):
