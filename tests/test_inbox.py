@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import io
 import re
+import weakref
 from datetime import timedelta
 
 from rich.console import Console
@@ -346,3 +347,26 @@ def test_rows_read_before_the_app_started_are_shown_not_read_again(demo_store, m
         assert {row.id for row in first} <= {row.id for row in table.rows}
 
     run_app(app, script)
+
+
+def test_a_full_collection_runs_at_most_once_a_minute_and_leaves_no_garbage_frozen():
+    keep = inbox_module.LongLived(every=60)
+
+    class Cycle:
+        pass
+
+    def garbage() -> weakref.ref:
+        cycle = Cycle()
+        cycle.me = cycle
+        return weakref.ref(cycle)
+
+    try:
+        keep()
+        soon = garbage()
+        keep()  # a second load within the minute: frozen, not collected
+        assert soon() is not None
+        keep.collected_at -= 61
+        keep()  # the next full one unfreezes and collects it
+        assert soon() is None
+    finally:
+        gc.unfreeze()
