@@ -8,13 +8,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Literal
 
-from frontdesk.storage.store import MessageRecord, Store
+from frontdesk.storage.store import MessageRecord, Store, Stored
 
 from .parse import ParsedMessage, parse_message
 
-Outcome = Literal["new", "threaded", "duplicate"]
+Outcome = Stored  # what became of a message: the store decides it
 
 # Stored with each message; bump it when parse_message's output changes, so that old messages
 # can be found and re-read from their raw bytes.
