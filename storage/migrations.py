@@ -345,6 +345,12 @@ MIGRATIONS: Sequence[Step] = (
     # v9: the store fills the message search a batch at a time (Store.add_messages), cheaper than a
     # trigger per row; PostgreSQL's is a generated column.
     Step("DROP TRIGGER message_fts_insert;", ""),
+    # v10: the first screen walks the running clocks in due order (a resolved ticket has none);
+    # the (state, next_due_at) index made it sort every open ticket, 22 ms at 100,000.
+    _same(
+        "DROP INDEX ticket_state_next_due;\n"
+        "CREATE INDEX ticket_next_due ON ticket (next_due_at) WHERE next_due_at IS NOT NULL;\n"
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import timedelta
 
@@ -221,6 +222,17 @@ def test_due_times_kept_for_the_first_screen_match_the_clock(demo_store):
         assert stored == (None if view.state == "resolved" else next_due(view.sla)), view.id
     first = demo_store.first_screen(limit=5)
     assert [v.id for v in first] == [v.id for v in demo_store.views() if next_due(v.sla)][:5]
+
+
+def test_the_first_screen_walks_the_due_time_index_instead_of_sorting_every_open_ticket(tmp_path, config, clock, mail, caplog):
+    store = Store.open(tmp_path / "tickets.db", config, clock)
+    Ingestor(store).ingest(mail(), "t")
+    caplog.set_level(logging.DEBUG, logger="peewee")
+    assert store.first_screen(limit=5)
+    sql, params = next(record.msg for record in caplog.records if "next_due_at" in record.msg[0])
+    plan = " ".join(row[3] for row in store.db.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+    store.close()
+    assert "USING INDEX ticket_next_due" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_due_times_are_computed_again_when_the_sla_settings_change(tmp_path, database, store, mail, clock):
