@@ -13,17 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from peewee import IntegrityError
 
 from .config import default_config_path
 from .errors import StoreError
 from .models import Draft, Message, Outbox, Rotation
-from .rotation import Week, clock_phrase, customer_label, markdown_text, rotation_summary, to_markdown
 from .sla import format_span
 from .store import Store
 from .views import TicketView, ticket_views
+
+# The week's summary (rotation.py, with statistics) loads when a hand-over is written, not with
+# every inbox that asks who is on rotation.
+if TYPE_CHECKING:
+    from .rotation import Week
 
 _ATTEMPTS = 5
 _UNSENT = ("queued", "sending", "failed")
@@ -193,12 +197,16 @@ def _open_promises(store: Store, by_id: dict[int, TicketView], unresolved: list[
 
 def summary_week(now: datetime, tz) -> Week:
     """The week a hand-over sums up: on a Monday the week just ended, else this week so far."""
+    from .rotation import Week
+
     week = Week.containing(now, tz)
     return week.shifted(-1) if now.astimezone(tz).weekday() == 0 else week
 
 
 def handover_note(store: Store, previous: Turn | None, taker: Person, now: datetime) -> str:
     """The previous rep's hand-over note as Markdown, as of `now`; mail text is escaped."""
+    from .rotation import clock_phrase, customer_label, markdown_text, rotation_summary, to_markdown
+
     tz = store.config.calendar.timezone
     views = ticket_views(store.config, now, include_resolved=True)
     state = desk_state(store, now, views)
@@ -249,6 +257,8 @@ def handover_note(store: Store, previous: Turn | None, taker: Person, now: datet
 
 
 def _outbox_phrase(entry: Outbox, when) -> str:
+    from .rotation import markdown_text
+
     what = _OUTBOX_WORDS.get(entry.kind, entry.kind)
     if entry.status == "failed":
         error = markdown_text(entry.last_error or "no reason given")

@@ -23,6 +23,8 @@ NOT_FOR_THE_INBOX = (
     "frontdesk.mail.imap_sync",
     "frontdesk.mail.smtp_send",
     "markdown_it",
+    "frontdesk.tui.compose",  # the reply composer (and Textual's TextArea)
+    "frontdesk.storage.rotation",  # the week's figures, for hand-overs and Stats
 )
 
 

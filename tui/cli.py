@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
@@ -24,16 +25,17 @@ from frontdesk.storage.errors import Held, Seen
 from frontdesk.storage.find import find
 from frontdesk.storage.owners import UnknownOwner
 from frontdesk.storage.query import QueryError
-from frontdesk.storage.rotation import Week, rotation_summary, to_markdown
 from frontdesk.storage.sla import SEVERITY_LEVELS, severity_guide
-from frontdesk.storage.stats import compute_stats
 from frontdesk.storage.store import Store, StoreError
 from frontdesk.storage.team import me, rotation_history, take_rotation, who_are_you
 
 from . import printing
 from .looks import command_line_looks
 
-# The mail modules (keyring, imapclient, the parser) load in the verbs that use them, not with the inbox.
+# The mail modules (keyring, imapclient, the parser) and the week's figures (rotation, stats) load
+# in the verbs that use them, not with the inbox.
+if TYPE_CHECKING:
+    from frontdesk.storage.rotation import Week
 
 
 class UsageError(Exception):
@@ -138,12 +140,14 @@ def cmd_import(ctx: Context) -> int:
 
 
 def cmd_inbox(ctx: Context) -> int:
+    import shutil
+
     from .app import FrontdeskApp  # Textual loads only for the full screen, not for scripted verbs
-    from .inbox import FIRST_SCREEN_ROWS
 
     # Read before the app starts (a few milliseconds from the due-time index), so the first frame has
     # its rows: read in the screen's worker, they came a frame later, slowed by that first paint.
-    first_rows = ctx.store.first_screen(FIRST_SCREEN_ROWS)
+    # A screenful: no terminal shows more rows than it has lines.
+    first_rows = ctx.store.first_screen(shutil.get_terminal_size().lines)
     FrontdeskApp(ctx.store, demo=ctx.args.demo, first_rows=first_rows).run()
     return 0
 
@@ -265,6 +269,8 @@ def cmd_status(ctx: Context) -> int:
 def cmd_stats(ctx: Context) -> int:
     if ctx.args.week is not None or ctx.args.markdown:
         return _week_stats(ctx)
+    from frontdesk.storage.stats import compute_stats
+
     stats = compute_stats(ctx.store.views(include_resolved=True))
     if ctx.args.json:
         _print_json(ctx, stats)
@@ -277,6 +283,8 @@ def _week_stats(ctx: Context) -> int:
     """The Stats screen's week: its figures, or with --markdown the hand-over note `e` exports there."""
     if ctx.args.json:
         raise UsageError("--json prints the figures of all tickets; a week's come as a table, or with --markdown")
+    from frontdesk.storage.rotation import rotation_summary, to_markdown
+
     summary = rotation_summary(ctx.store, _chosen_week(ctx).monday)
     if ctx.args.markdown:
         ctx.out.file.write(to_markdown(summary))
@@ -287,6 +295,8 @@ def _week_stats(ctx: Context) -> int:
 
 def _chosen_week(ctx: Context) -> Week:
     """--week: an ISO week such as 2026-W49, `this` (also without --week) or `last`, in the business time zone."""
+    from frontdesk.storage.rotation import Week
+
     chosen = (ctx.args.week or "this").strip().lower()
     now = ctx.clock.now()
     this = Week.containing(now, ctx.config.calendar.timezone)

@@ -32,6 +32,7 @@ from frontdesk.mail.safe_text import display_line, display_safe
 from frontdesk.storage import usecases
 from frontdesk.storage.errors import DraftKeptHere, Held, Seen
 from frontdesk.storage.models import Message
+from frontdesk.storage.presence import Activity
 from frontdesk.storage.snippets import Filled, placeholders
 from frontdesk.storage.store import Store, StoreError, reply_subject
 
@@ -129,6 +130,7 @@ class ComposeScreen(Background, Screen[bool]):
     """Reply to one ticket. Dismisses with True once the reply is queued (`queued` says what that
     did, for undo), False when left."""
 
+    presence_activity: Activity = "replying"
     BINDINGS = [
         Binding("ctrl+s", "send", "Send"),
         Binding("ctrl+t", "snippet", "Insert snippet"),

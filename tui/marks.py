@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from frontdesk.storage.presence import Activity
+
 OutboxState = Literal["queued", "sending", "failed"]
-Activity = Literal["viewing", "replying", "noting"]
 
 
 @dataclass(frozen=True)

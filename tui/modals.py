@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 
 from frontdesk.mail.safe_text import display_line, display_safe
 from frontdesk.storage.owners import OwnerChoice, RankedOwner, TicketText, rank_owners
+from frontdesk.storage.presence import Activity
 from frontdesk.storage.sla import SEVERITIES, Policy, Severity, Targets
 from frontdesk.storage.snippets import SnippetError
 from frontdesk.storage.store import StoreError
@@ -182,6 +183,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class NoteScreen(ModalScreen[str | None]):
     """Write an internal note. Dismisses with the note (stripped) or None."""
 
+    presence_activity: Activity = "noting"  # with a ticket_id only: a note for no ticket shows nothing
     BINDINGS = [
         Binding("ctrl+s", "save", "Save note"),
         Binding(EDIT_KEY, "external_editor", "Your editor"),

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen, Screen
 from frontdesk.storage.presence import (
     DEFAULT_TIMING,
     NOTHING,
+    Activity,
     Doing,
     Heartbeat,
     OtherSession,
@@ -31,18 +32,13 @@ Present = Mapping[int, tuple[Someone, ...]]  # ticket id -> the others who have 
 
 
 def doing_of(stack: Sequence[Screen]) -> Doing:
-    """What the rep does, from the screens open (the last one on top)."""
-    from .compose import ComposeScreen  # here, not above: those screens' modules import this one's users
-    from .modals import NoteScreen
-    from .ticket_screen import TicketScreen
-
+    """What the rep does, from the screens open (the last one on top). A screen that shows one
+    ticket says what the rep does there with `presence_activity`: read off the screen, not by
+    importing its class, so the inbox starts without loading the reply composer."""
     for screen in reversed(stack):
-        if isinstance(screen, ComposeScreen):
-            return Doing(screen.ticket_id, "replying")
-        if isinstance(screen, NoteScreen) and screen.ticket_id is not None:
-            return Doing(screen.ticket_id, "noting")
-        if isinstance(screen, TicketScreen):
-            return Doing(screen.ticket_id, "viewing")
+        activity: Activity | None = getattr(screen, "presence_activity", None)
+        if activity is not None and screen.ticket_id is not None:
+            return Doing(screen.ticket_id, activity)
         if not isinstance(screen, ModalScreen):
             return NOTHING
     return NOTHING

@@ -14,7 +14,6 @@ from rich.text import Text
 
 from frontdesk.storage.config import Config
 from frontdesk.storage.models import Event, Message, Outbox
-from frontdesk.storage.rotation import RotationSummary, figures
 from frontdesk.storage.sla import TargetState, format_span, severity
 from frontdesk.storage.status import DeskStatus
 from frontdesk.storage.team import Taken, Turn
@@ -24,8 +23,9 @@ from .countdown import STATUS_LABEL
 from .detail import call_hint, history_lines, message_block, target_line, ticket_head
 from .looks import STATUS_STYLE
 
-if TYPE_CHECKING:  # the mail parser loads for `frontdesk import` only
+if TYPE_CHECKING:  # the mail parser loads for `frontdesk import` only, the week's figures for `stats --week`
     from frontdesk.mail.ingest import IngestSummary
+    from frontdesk.storage.rotation import RotationSummary
 
 
 def countdown(target: TargetState | None, now: datetime) -> Text:
@@ -204,6 +204,8 @@ def stats(console: Console, data: dict) -> None:
 
 def week_figures(console: Console, summary: RotationSummary) -> None:
     """A week of the rotation as the Stats screen shows it; the lists are in the Markdown note."""
+    from frontdesk.storage.rotation import figures
+
     week = summary.week
     console.print(Text(f"Week {week.label} · {week.days}" + ("" if summary.complete else " · so far"), style="bold"))
     table = Table(box=None, show_header=False, pad_edge=False)

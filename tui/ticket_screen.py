@@ -14,6 +14,7 @@ from textual.widgets import Static
 from frontdesk.storage import pending as pending_mail
 from frontdesk.storage.models import Event, Message, Outbox
 from frontdesk.storage.pending import Pending
+from frontdesk.storage.presence import Activity
 from frontdesk.storage.views import TicketView
 
 from .actions import TicketActions
@@ -34,6 +35,7 @@ class TicketData:
 
 
 class TicketScreen(MovingActions, TicketActions, Background, Screen):
+    presence_activity: Activity = "viewing"
     BINDINGS = bindings(TICKET)
     keys_where = TICKET
 
