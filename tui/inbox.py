@@ -42,7 +42,6 @@ from .ticket_table import Sort, TicketTable
 
 RESOLVED_SHOWN = 500
 SEARCH_SHOWN = 500  # the most urgent results (the newest resolved last)
-FIRST_SCREEN_ROWS = 200  # more than any terminal shows at once
 # Commits from any process are noticed within a tick (data_version) and clocks turn at known
 # times (no re-evaluation needed), so a full reload on a timer is only a safety net.
 RELOAD_SECONDS = 600
@@ -206,10 +205,11 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
     def _load_first_screen(self) -> None:
         """The most urgent tickets from the due-time index, shown while everything else loads."""
         store = self.app.store
+        rows_on_screen = self.app.size.height
 
         def first_rows() -> list[TicketView] | None:
             try:
-                return store.first_screen(FIRST_SCREEN_ROWS)
+                return store.first_screen(rows_on_screen)
             except Exception:  # noqa: BLE001 (the full load that follows reads the same store and says what failed)
                 return None
 
