@@ -241,10 +241,14 @@ class Store:
             )
 
     def _seed_snippets(self) -> None:
-        """Built-ins once; the team's folder on every open, and again when its files change (`snippets`)."""
-        now = self.clock.now()
-        for name, (title, body) in BUILT_IN_SNIPPETS.items():
-            Snippet.get_or_create(name=name, defaults=dict(title=title, body=body, updated_at=now))
+        """Built-ins once (a query each, so only when this version brings new ones); the team's
+        folder on every open, and again when its files change (`snippets`)."""
+        built_in = _digest(sorted(BUILT_IN_SNIPPETS))
+        if self._fact("built-in snippets") != built_in:
+            now = self.clock.now()
+            for name, (title, body) in BUILT_IN_SNIPPETS.items():
+                Snippet.get_or_create(name=name, defaults=dict(title=title, body=body, updated_at=now))
+            self._keep_fact("built-in snippets", built_in)
         folder = self.config.support.snippets_dir
         if folder is None:
             return

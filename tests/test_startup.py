@@ -62,6 +62,7 @@ def test_opening_the_store_again_leaves_the_directory_alone_until_the_config_cha
     caplog.set_level(logging.DEBUG, logger="peewee")
     Store.open(database, config, clock).close()
     assert _updates(caplog) == []
+    assert not [record for record in caplog.records if '"snippet"' in record.msg[0]], "built-in snippets looked up again"
 
     without_bob = tmp_path / "without-bob.toml"
     without_bob.write_text((tmp_path / "config.toml").read_text().split("[[owners]]")[0], encoding="utf-8")
