@@ -98,6 +98,11 @@ class FrontdeskApp(Background, App):
         self.theme_changed_signal.subscribe(self, lambda theme: self._save_state(theme=theme.name))
         for notice in getattr(self.store, "notices", ()):  # e.g. the database's mode tightened on open
             self.say(notice, "warning")
+        # The threads (and the mail modules they import) start once the first frame is painted:
+        # started beside it, they held the interpreter while it was drawn.
+        self.call_after_refresh(self._start_background_work)
+
+    def _start_background_work(self) -> None:
         if (self.config.imap is not None or self.config.smtp is not None) and not self.demo:
             from .mailbox import MailboxWorker
 
