@@ -89,12 +89,23 @@ def own_state_folder(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.T
 KEEP_LONG_LIVED = inbox_module.keep_long_lived
 
 
+class CollectorLeftAlone(inbox_module.LongLived):
+    """The inbox's loads leave the garbage collector as it is."""
+
+    def __call__(self) -> None:
+        pass
+
+    def loading(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+
 @pytest.fixture(autouse=True)
 def no_collection_per_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The inbox runs a full garbage collection after each load (inbox.keep_long_lived): in the
-    app's own process a few tens of milliseconds, here a walk over every object the whole test
-    session holds, after every load of every test. One test runs it (test_inbox.py)."""
-    monkeypatch.setattr(inbox_module, "keep_long_lived", lambda: None)
+    """The inbox freezes what each load built and runs a full garbage collection now and then
+    (inbox.keep_long_lived): in the app's own process a fraction of a second, here a walk over
+    every object the whole test session holds, and frozen objects never freed. The tests of it
+    use the real one (test_inbox.py)."""
+    monkeypatch.setattr(inbox_module, "keep_long_lived", CollectorLeftAlone())
 
 
 @pytest.fixture

@@ -361,12 +361,34 @@ def test_a_full_collection_runs_at_most_once_a_minute_and_leaves_no_garbage_froz
         return weakref.ref(cycle)
 
     try:
-        keep()
+        early = garbage()
+        keep()  # the first load: frozen, not collected (a full pass would hold the first screen)
+        assert early() is not None
         soon = garbage()
         keep()  # a second load within the minute: frozen, not collected
         assert soon() is not None
         keep.collected_at -= 61
-        keep()  # the next full one unfreezes and collects it
-        assert soon() is None
+        keep()  # the next full one unfreezes and collects both
+        assert early() is None and soon() is None
     finally:
+        gc.unfreeze()
+
+
+def test_the_collector_stays_off_while_loads_build_their_tickets_and_finds_them_frozen():
+    keep = inbox_module.LongLived()
+    try:
+        with keep.loading():
+            assert not gc.isenabled()
+            with keep.loading():  # a second load overlapping the first (a superseded worker runs on)
+                built = [[] for _ in range(3)]
+            assert not gc.isenabled(), "on again only when the last load ends"
+        assert gc.isenabled()
+        walked = {id(obj) for obj in gc.get_objects()}
+        assert not any(id(item) in walked for item in built), "what the load built is frozen"
+        gc.disable()
+        with keep.loading():
+            pass
+        assert not gc.isenabled(), "a collector that was off stays off"
+    finally:
+        gc.enable()
         gc.unfreeze()

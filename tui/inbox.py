@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -110,18 +113,45 @@ def _tickets_of_view(store, query: Query) -> list[TicketView]:
 class LongLived:
     """What is alive after a load (the imports, the screens, the loaded tickets) mostly stays until
     the next one: frozen, the collector's full passes leave it alone. Those passes otherwise walk
-    every loaded ticket every so many key presses (about 65 ms at 14,000 open tickets). Unfrozen
-    and collected first, so no garbage stays frozen; but at most every `every` seconds, since that
-    collection walks everything (about a second at 100,000 open tickets) and loads follow every
-    change a colleague makes. Garbage frozen in between waits for the next full one."""
+    every loaded ticket every so many key presses (about 65 ms at 14,000 open tickets).
+
+    While a load builds its tickets (`loading`, in its worker) the collector is off: its passes
+    walked everything built so far, again and again as it grew (1.2 s of stalled keys at 100,000
+    open tickets); the load is frozen before it comes back on. After a load (the call), it is
+    unfrozen and collected so that no garbage stays frozen, but at most every `every` seconds,
+    since that walks everything (0.4 s at 100,000 open) and loads follow every change a colleague
+    makes; never after the first load, which would hold the first screen for it. Garbage frozen
+    in between waits for the next full collection."""
 
     def __init__(self, every: float = 60.0) -> None:
         self.every = every
         self.collected_at: float | None = None
+        self._lock = threading.Lock()
+        self._loads = 0  # running at once: the collector comes back on when the last one ends
+        self._was_enabled = True
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        with self._lock:
+            self._loads += 1
+            if self._loads == 1:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._loads -= 1
+                if self._loads == 0:
+                    gc.freeze()
+                    if self._was_enabled:
+                        gc.enable()
 
     def __call__(self) -> None:
         now = time.monotonic()
-        if self.collected_at is None or now - self.collected_at >= self.every:
+        if self.collected_at is None:
+            self.collected_at = now
+        elif now - self.collected_at >= self.every:
             gc.unfreeze()
             gc.collect()
             self.collected_at = now
@@ -229,15 +259,16 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         store, saved = self.app.store, self.saved_views
 
         def load() -> Loaded:
-            store.watch_changes()  # from the first load on, other sessions' commits are noticed
-            resolved, total = store.recently_resolved(RESOLVED_SHOWN)
-            rows = store.views()
-            pending = pending_mail.load(store)
-            known = {row.id for row in rows} | {row.id for row in resolved}
-            missing = sorted({entry.ticket_id for entry in pending.unsent} - known)
-            outbox_tickets = {row.id: row for row in store.views_of(missing)} if missing else {}
-            found = {key: _tickets_of_view(store, view.query) for key, view in saved.items() if view.query.needs_store}
-            return Loaded(rows, resolved, total, pending, outbox_tickets, found)
+            with keep_long_lived.loading():
+                store.watch_changes()  # from the first load on, other sessions' commits are noticed
+                resolved, total = store.recently_resolved(RESOLVED_SHOWN)
+                rows = store.views()
+                pending = pending_mail.load(store)
+                known = {row.id for row in rows} | {row.id for row in resolved}
+                missing = sorted({entry.ticket_id for entry in pending.unsent} - known)
+                outbox_tickets = {row.id: row for row in store.views_of(missing)} if missing else {}
+                found = {key: _tickets_of_view(store, view.query) for key, view in saved.items() if view.query.needs_store}
+                return Loaded(rows, resolved, total, pending, outbox_tickets, found)
 
         self.in_background(load, self._loaded, group="load", exclusive=True)
 
