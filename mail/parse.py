@@ -290,6 +290,7 @@ class _Body:
         self.source = "none"
         self._used: set[int] = set()
         self._repair(msg)
+        self._facts = _FactsByPart()   # after _repair: it changes which parts are body text
         self._choose_text(msg)
         self.attachments = self._collect_attachments(msg)
 
@@ -308,7 +309,7 @@ class _Body:
         # Like get_body(), the first part of each kind is the one that counts;
         # unlike it, an empty plain part gives way to the HTML one.
         first: dict[str, Message] = {}
-        for part, subtype in _body_candidates(msg):
+        for part, subtype in _body_candidates(msg, self._facts):
             first.setdefault(subtype, part)
         for subtype, source in _TEXT_PREFERENCE:
             part = first.get(subtype)
@@ -326,8 +327,8 @@ class _Body:
 
     def _use_delivery_status(self, msg: Message) -> None:
         """A bounce with no human-readable part: its status fields are the text."""
-        for part in _leaves(msg):
-            if part.get_content_type() == "message/delivery-status":
+        for part in _leaves(msg, self._facts):
+            if self._facts[part].content_type == "message/delivery-status":
                 blocks = [p for p in _raw_payload(part) or () if isinstance(p, Message)]
                 text = "\n\n".join(
                     "\n".join(f"{name}: {_text_header(str(value), self._defects)}"
@@ -359,20 +360,21 @@ class _Body:
 
     def _collect_attachments(self, msg: Message) -> tuple[Attachment, ...]:
         found: list[Attachment] = []
-        for part in _leaves(msg):
-            if id(part) in self._used or _is_alternative_text(part):
-                continue
+        for part in _leaves(msg, self._facts):
+            facts = self._facts[part]
+            if id(part) in self._used or (facts.disposition != "attachment" and facts.body_subtype):
+                continue   # a text rendering that is not a file: another view of the body
             if len(found) == MAX_ATTACHMENTS:
                 self._defects.add(f"more than {MAX_ATTACHMENTS} attachments, rest not listed")
                 break
             try:
-                found.append(_attachment(part, len(found) + 1, self._defects))
+                found.append(_attachment(part, facts, len(found) + 1, self._defects))
             except Exception as exc:   # noqa: BLE001
                 self._defects.add(f"attachment unreadable: {type(exc).__name__}")
         return tuple(found)
 
 
-def _body_candidates(root: Message) -> Iterator[tuple[Message, str]]:
+def _body_candidates(root: Message, facts: _FactsByPart) -> Iterator[tuple[Message, str]]:
     """(part, body subtype) in the order get_body() considers them, without recursion.
 
     Attachments are skipped; of a multipart/related only the start part is
@@ -381,23 +383,44 @@ def _body_candidates(root: Message) -> Iterator[tuple[Message, str]]:
     stack = [root]
     while stack:
         part = stack.pop()
-        if _disposition(part) == "attachment":
+        part_facts = facts[part]
+        if part_facts.disposition == "attachment":
             continue
-        subtype = _body_subtype(part)
-        if subtype:
-            yield part, subtype
+        if part_facts.body_subtype:
+            yield part, part_facts.body_subtype
             continue
-        maintype, _, subtype = part.get_content_type().partition("/")
         children = _children(part)
-        if subtype == "related" and children:
-            children = [_related_start(part, children)]
-        if maintype == "multipart":
+        if part_facts.content_type == "multipart/related" and children:
+            children = [_related_start(part, children, facts)]
+        if part_facts.maintype == "multipart":
             stack.extend(reversed(children))
 
 
-def _body_subtype(part: Message) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _PartFacts:
+    """What the body and attachment walks ask of a part, read from its headers
+    once: they ask every part the same questions several times."""
+
+    content_type: str
+    maintype: str
+    disposition: str | None
+    body_subtype: str | None
+
+
+class _FactsByPart(dict[Message, _PartFacts]):
+    """Each part's facts, read on first use (parts hash by identity)."""
+
+    def __missing__(self, part: Message) -> _PartFacts:
+        content_type = part.get_content_type()
+        maintype, _, subtype = content_type.partition("/")
+        facts = self[part] = _PartFacts(
+            content_type, maintype, _disposition(part), _body_subtype(part, maintype, subtype),
+        )
+        return facts
+
+
+def _body_subtype(part: Message, maintype: str, subtype: str) -> str | None:
     """"plain", "html", "enriched" or "richtext" for a part that may be body text."""
-    maintype, _, subtype = part.get_content_type().partition("/")
     if maintype == "text" and subtype in _BODY_SUBTYPES and not _has_filename(part):
         return subtype
     if maintype == "multipart" and isinstance(_raw_payload(part), str):
@@ -405,12 +428,7 @@ def _body_subtype(part: Message) -> str | None:
     return None
 
 
-def _is_alternative_text(part: Message) -> bool:
-    """A text rendering that is not a file: another view of the body, not an attachment."""
-    return _disposition(part) != "attachment" and _body_subtype(part) is not None
-
-
-def _related_start(part: Message, children: list[Message]) -> Message:
+def _related_start(part: Message, children: list[Message], facts: _FactsByPart) -> Message:
     """The root of a multipart/related: named by "start", else the first part.
 
     Some mailers put the root elsewhere without a "start" but with a "type":
@@ -424,7 +442,7 @@ def _related_start(part: Message, children: list[Message]) -> Message:
                 return child
     root_type = (_param(part, "type") or "").lower()
     for child in children:
-        if child.get_content_type() == root_type:
+        if facts[child].content_type == root_type:
             return child
     return children[0]
 
@@ -433,27 +451,22 @@ def _strip_id(value: str) -> str:
     return "".join(value.split()).strip("<>")
 
 
-def _leaves(root: Message) -> Iterator[Message]:
+def _leaves(root: Message, facts: _FactsByPart) -> Iterator[Message]:
     """Non-multipart parts; message/* parts count as one leaf each."""
-    for part in _walk_until_message(root):
-        if part.get_content_maintype() != "multipart" or not part.is_multipart():
-            yield part
-
-
-def _walk_until_message(root: Message) -> Iterator[Message]:
     stack = [root]
     while stack:
         part = stack.pop()
-        yield part
-        if part.get_content_maintype() == "multipart":
+        if facts[part].maintype != "multipart" or not part.is_multipart():
+            yield part
+        else:
             stack.extend(reversed(_children(part)))
 
 
-def _attachment(part: Message, number: int, defects: _Defects) -> Attachment:
-    disposition = _disposition(part)
+def _attachment(part: Message, facts: _PartFacts, number: int, defects: _Defects) -> Attachment:
+    disposition = facts.disposition
     return Attachment(
         filename=_safe_filename(_raw_filename(part, defects), number),
-        content_type=display_line(part.get_content_type())[:100],
+        content_type=display_line(facts.content_type)[:100],
         size=_decoded_size(part),
         inline=disposition == "inline" or (disposition is None and "content-id" in part),
     )
@@ -467,6 +480,10 @@ def _disposition(part: Message) -> str | None:
 
 
 def _has_filename(part: Message) -> bool:
+    # Reading parameters is slow, and a "filename" or "name" one needs "name" in
+    # the value (no other character lower-cases to n, a, m or e).
+    if not any("name" in str(part.get(header, "")).lower() for header in ("content-disposition", "content-type")):
+        return False
     return bool(part.get_param("filename", header="content-disposition") or part.get_param("name"))
 
 
@@ -832,7 +849,7 @@ def _addresses(raw: str, defects: _Defects) -> tuple[Address, ...]:
             return f"fdencodedword{len(words) - 1}x"
         raw = _ENCODED_RUN.sub(hide, raw)
     result = []
-    for name, addr in getaddresses([raw]):
+    for name, addr in _split_addresses(raw):
         name = name or _phrase_before(raw, addr)
         for index, word in enumerate(words):
             name = name.replace(f"fdencodedword{index}x", _decode_words(word, defects))
@@ -844,6 +861,44 @@ def _addresses(raw: str, defects: _Defects) -> tuple[Address, ...]:
             name, email = (name or addr), ""
         result.append(Address(display_line(name)[:200], email))
     return tuple(a for a in result if a.email) or tuple(result)
+
+
+def _split_addresses(raw: str) -> list[tuple[str, str]]:
+    """getaddresses([raw]); plain mailbox lists, the bulk of real mail, skip its slow
+    character-by-character reading."""
+    return _plain_addresses(raw) or getaddresses([raw])
+
+
+def _plain_addresses(raw: str) -> list[tuple[str, str]] | None:
+    """What getaddresses([raw]) gives, for a list of plain mailboxes; None for
+    anything else (comments, groups, routes, escapes, an empty list)."""
+    found = []
+    position = 0
+    while position < len(raw):
+        match = _PLAIN_MAILBOX.match(raw, position)
+        if match is None:
+            return None
+        phrase, route_addr, bare_addr = match.groups()
+        if bare_addr is not None:
+            found.append(("", bare_addr))
+        else:
+            words = _PHRASE_WORD.findall(phrase or "")
+            found.append((" ".join(word.strip('"') for word in words), route_addr))
+        position = match.end()
+    return found or None
+
+
+# The shapes _plain_addresses reads, in the terms of email._parseaddr:
+# its whitespace, atoms (phrase atoms may hold "."), unescaped quoted strings.
+# Address atoms are ASCII: it drops an atom that str.strip() empties, e.g. "\xa0".
+_FWS = r"[ \t\r\n]"
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PHRASE_WORD = re.compile(r'[^\x00-\x20\x7f()<>@,:;"\[\]\\]+|"[^"\\\r\n]*"')
+_ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
+_PLAIN_MAILBOX = re.compile(
+    rf"{_FWS}*(?:(?:((?:{_PHRASE_WORD.pattern})(?:{_FWS}+(?:{_PHRASE_WORD.pattern}))*){_FWS}*)?"
+    rf"<({_ADDR_SPEC})>|({_ADDR_SPEC})){_FWS}*(?:,|\Z)"
+)
 
 
 def _phrase_before(raw: str, addr: str) -> str:
@@ -942,9 +997,10 @@ def _auto(msg: Message, head: dict[str, list[str]], sender: Address, subject: st
     X-Auto-Response-Suppress is not a signal: Outlook puts it on normal mail.
     """
     precedence = _first(head, "precedence").strip().lower()
-    if _is_bounce(msg, head, sender):
+    content_type = msg.get_content_type()
+    if _is_bounce(msg, content_type, head, sender):
         return "bounce"
-    if _is_auto_reply(msg, head, subject) or precedence == "auto_reply":
+    if _is_auto_reply(content_type, head, subject) or precedence == "auto_reply":
         return "auto-reply"
     if head.keys() & {"list-id", "list-unsubscribe", "list-post"} \
             or precedence in ("bulk", "list", "junk"):
@@ -952,8 +1008,7 @@ def _auto(msg: Message, head: dict[str, list[str]], sender: Address, subject: st
     return None
 
 
-def _is_bounce(msg: Message, head: dict[str, list[str]], sender: Address) -> bool:
-    content_type = msg.get_content_type()
+def _is_bounce(msg: Message, content_type: str, head: dict[str, list[str]], sender: Address) -> bool:
     if content_type == "message/delivery-status" or "x-failed-recipients" in head:
         return True
     if content_type == "multipart/report" \
@@ -963,12 +1018,12 @@ def _is_bounce(msg: Message, head: dict[str, list[str]], sender: Address) -> boo
     return local_part in _DAEMONS or "mailer-daemon" in sender.name.lower()
 
 
-def _is_auto_reply(msg: Message, head: dict[str, list[str]], subject: str) -> bool:
+def _is_auto_reply(content_type: str, head: dict[str, list[str]], subject: str) -> bool:
     # Other reports (read receipts, abuse feedback) are machine-made too.
     submitted = _first(head, "auto-submitted").split(";")[0].strip().lower()
     return (submitted not in ("", "no")
             or "x-autoreply" in head or "x-autorespond" in head
-            or msg.get_content_type() == "multipart/report"
+            or content_type == "multipart/report"
             or bool(_AUTO_SUBJECT.match(subject)))
 
 

@@ -7,16 +7,20 @@ into it; see its SOURCES.md.
 import os
 import re
 import time
+from email.parser import BytesParser
+from email.policy import compat32
+from email.utils import getaddresses
 from pathlib import Path
 
 import pytest
 
 from frontdesk.mail.ingest import Ingestor, fingerprint
-from frontdesk.mail.parse import ParsedMessage, parse_message
+from frontdesk.mail.parse import ParsedMessage, _plain_addresses, parse_message
 from frontdesk.storage.models import Message, Ticket
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 NOT_MESSAGES = {"licenses", "SOURCES.md", "MANIFEST.tsv", "check_corpus.py"}
+ADDRESS_HEADERS = {"from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to"}
 FORBIDDEN = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
@@ -84,6 +88,25 @@ def test_corpus_parses_clean(corpus: Path) -> None:
 
     assert not failures, "\n".join(f"{name}: {'; '.join(found)}" for name, found in failures.items())
     assert elapsed < 20, f"corpus took {elapsed:.1f} s"
+
+
+def test_corpus_address_fast_path_matches_getaddresses(corpus: Path) -> None:
+    """Every address header of the corpus reads the same through the fast path."""
+    plain = 0
+    values = []
+    for path in message_files(corpus):
+        headers = BytesParser(policy=compat32).parsebytes(path.read_bytes(), headersonly=True)
+        by_name: dict[str, list[str]] = {}
+        for name, value in headers.raw_items():
+            if name.lower() in ADDRESS_HEADERS:
+                by_name.setdefault(name.lower(), []).append(str(value))
+        values += [", ".join(found) for found in by_name.values()]
+    for value in values:
+        fast = _plain_addresses(value)
+        if fast is not None:
+            plain += 1
+            assert fast == getaddresses([value]), value
+    assert plain > len(values) // 2, f"fast path read only {plain} of {len(values)} headers"
 
 
 def test_corpus_threads_are_linked(corpus: Path) -> None:

@@ -6,13 +6,14 @@ import random
 import re
 import tracemalloc
 from datetime import datetime, timezone
+from email.utils import getaddresses
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from frontdesk.mail.parse import Address, Attachment, ParsedMessage, parse_message
+from frontdesk.mail.parse import Address, Attachment, ParsedMessage, _plain_addresses, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 FORBIDDEN = re.compile(
@@ -312,6 +313,48 @@ def test_address_headers_that_break_policy_default() -> None:
 )
 def test_sender_edge_cases(header: bytes, expected: Address) -> None:
     assert parse_message(b"From: " + header + b"\nSubject: x\n\nx\n").sender == expected
+
+
+# Address lists that getaddresses reads in its own way: whitespace it drops or
+# keeps, quoting, comments, groups, routes, non-ASCII and Unicode spaces; as a
+# soup of pieces and as mailboxes built from awkward names and addresses.
+ADDRESS_PIECES = [
+    "a", "Bob", "x.y", "first.last@example.com", "@", "<", ">", ",", " ", "\t", "\n ", "\r", '"', '""',
+    '"Doe, Jane"', "\\", "(", ")", "(c)", ".", ":", ";", "[", "]", "é", "\xa0", "\x85", "\x0b", "'",
+]
+ADDRESS_ATOMS = ["a", "x.y", "o'n", "", ".", "\xa0", "\x85", "é", '"q"', "[1.2.3.4]", "(c)", "a b", "a@b"]
+DISPLAY_NAMES = ["", "Bob", "Bob \t Smith", "J. R.", '"Doe, Jane"', '""', '"a" b', '"a"b', "é\xa0x", "\xa0",
+                 "a\\b", "(c)", "x:y", "\n Bob"]
+LIST_SEPARATORS = [",", ", ", " , ", ",\n\t", " ", ",,", "", ", "]
+
+
+def mailbox(name: str, local: str, domain: str, form: int) -> str:
+    return (f"{local}@{domain}", f"{name} <{local}@{domain}>", f"{name}<{local}@{domain}>")[form]
+
+
+mailboxes = st.builds(mailbox, *(st.sampled_from(pieces) for pieces in (DISPLAY_NAMES, ADDRESS_ATOMS, ADDRESS_ATOMS)),
+                      st.integers(0, 2))
+address_lists = st.lists(st.tuples(mailboxes, st.sampled_from(LIST_SEPARATORS)).map("".join), min_size=1, max_size=3)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(ADDRESS_PIECES), max_size=14).map("".join) | address_lists.map("".join))
+def test_plain_address_fast_path_matches_getaddresses(raw: str) -> None:
+    plain = _plain_addresses(raw)
+    assert plain is None or plain == getaddresses([raw])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Kaito Okafor <ben.0@hooli.example>",
+        '"Doe, Jane" <jane@example.net>, Bob <bob@example.net>,\n\tc@example.org',
+        "John Q. Public<john@example.com> , <x@y>,",
+        '"" <a@b>, "a" b <c@d>, José Ñ <j@example.es>',
+    ],
+)
+def test_plain_address_fast_path_reads_common_lists(raw: str) -> None:
+    assert _plain_addresses(raw) == getaddresses([raw])
 
 
 # -- line endings and bytes --------------------------------------------------------------
