@@ -3,6 +3,7 @@ modules, and no table scans when the store opens with the configuration it had l
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import subprocess
@@ -11,8 +12,11 @@ import sys
 from frontdesk.storage.config import load_config
 from frontdesk.storage.models import Owner
 from frontdesk.storage.store import Store
+from frontdesk.tui import cli
+from frontdesk.tui.app import FrontdeskApp
+from frontdesk.tui.ticket_table import TicketTable
 
-from conftest import NOW
+from conftest import NOW, run_app, settle
 
 # Each loads when a verb, a screen or a PostgreSQL database needs it; none of them shows the inbox.
 NOT_FOR_THE_INBOX = (
@@ -72,3 +76,44 @@ def test_opening_the_store_again_leaves_the_directory_alone_until_the_config_cha
         assert Owner.get(Owner.email == "bob@example.com").active == 0
     finally:
         reopened.close()
+
+
+def _launched(tmp_path, config_path, *verb: str) -> str:
+    """`frontdesk` as its console script starts it (launch.main), then the collector's state."""
+    probe = (
+        "import gc, sys\n"
+        "from frontdesk.tui import launch\n"
+        "status = launch.main()\n"
+        "print(status, gc.isenabled(), gc.get_freeze_count() > 0)\n"
+    )
+    argv = ["frontdesk", "--db", str(tmp_path / "tickets.db"), "--config", str(config_path), *verb]
+    ran = subprocess.run(
+        [sys.executable, "-c", probe, *argv[1:]],
+        capture_output=True, text=True, env={**os.environ, "FRONTDESK_NOW": NOW.isoformat()},
+    )
+    assert ran.stderr == ""
+    return ran.stdout.splitlines()[-1]
+
+
+def test_a_verb_runs_with_the_collector_on_and_what_start_up_loaded_frozen(tmp_path, config_path):
+    assert _launched(tmp_path, config_path, "list") == "0 True True"
+
+
+def test_the_inbox_ends_start_up_once_its_first_frame_is_painted(demo_store):
+    rows_at_the_end = []
+    app = FrontdeskApp(
+        demo_store, demo=True, state_file=None, first_rows=demo_store.first_screen(40),
+        after_first_frame=lambda: rows_at_the_end.append(len(app.screen.query_one(TicketTable).rows)),
+    )
+
+    async def script(pilot):
+        await settle(pilot)
+        assert len(rows_at_the_end) == 1 and rows_at_the_end[0] > 0, "once, with the first rows on screen"
+
+    run_app(app, script)
+
+
+def test_the_command_line_called_directly_leaves_the_collector_alone(tmp_path, config_path, capsys):
+    frozen = gc.get_freeze_count()
+    assert cli.main(["--db", str(tmp_path / "tickets.db"), "--config", str(config_path), "list"]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

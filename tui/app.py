@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,10 +62,12 @@ class FrontdeskApp(Background, App):
         state_file: Path | None = STATE_FILE,
         tick_seconds: float = 1.0,
         first_rows: list[TicketView] | None = None,
+        after_first_frame: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self._first_rows = first_rows  # the inbox's first screen, when read before the app started
+        self._after_first_frame = after_first_frame  # the command line's end of start-up (launch.py)
         self.demo = demo
         self.state_file = state_file
         self.tick_seconds = tick_seconds
@@ -98,11 +100,13 @@ class FrontdeskApp(Background, App):
         self.theme_changed_signal.subscribe(self, lambda theme: self._save_state(theme=theme.name))
         for notice in getattr(self.store, "notices", ()):  # e.g. the database's mode tightened on open
             self.say(notice, "warning")
-        # The threads (and the mail modules they import) start once the first frame is painted:
-        # started beside it, they held the interpreter while it was drawn.
-        self.call_after_refresh(self._start_background_work)
+        self.call_after_refresh(self._first_frame_painted)
 
-    def _start_background_work(self) -> None:
+    def _first_frame_painted(self) -> None:
+        """The threads (and the mail modules they import) start now: started beside the first
+        frame, they held the interpreter while it was drawn."""
+        if self._after_first_frame is not None:
+            self._after_first_frame()
         if (self.config.imap is not None or self.config.smtp is not None) and not self.demo:
             from .mailbox import MailboxWorker
 

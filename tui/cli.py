@@ -29,7 +29,7 @@ from frontdesk.storage.sla import SEVERITY_LEVELS, severity_guide
 from frontdesk.storage.store import Store, StoreError
 from frontdesk.storage.team import me, rotation_history, take_rotation, who_are_you
 
-from . import printing
+from . import launch, printing
 from .looks import command_line_looks
 
 # The mail modules (keyring, imapclient, the parser) and the week's figures (rotation, stats) load
@@ -148,7 +148,7 @@ def cmd_inbox(ctx: Context) -> int:
     # its rows: read in the screen's worker, they came a frame later, slowed by that first paint.
     # A screenful: no terminal shows more rows than it has lines.
     first_rows = ctx.store.first_screen(shutil.get_terminal_size().lines)
-    FrontdeskApp(ctx.store, demo=ctx.args.demo, first_rows=first_rows).run()
+    FrontdeskApp(ctx.store, demo=ctx.args.demo, first_rows=first_rows, after_first_frame=launch.started).run()
     return 0
 
 
@@ -525,6 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 args.config, args.db = build_demo(folder, clock.now())
             ctx = Context(args, out, err, clock)
+            if args.handler is not cmd_inbox:
+                launch.started()  # the inbox's start-up ends with its first frame
             try:
                 return args.handler(ctx)
             finally:
