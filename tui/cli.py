@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
-from frontdesk.mail.account_cli import add_account_verbs
-from frontdesk.mail.sources import SourceError, read_messages
 from frontdesk.storage import usecases
 from frontdesk.storage.clock import Clock, clock_from_environment
 from frontdesk.storage.config import Config, ConfigError, load_config
@@ -109,6 +107,7 @@ class Context:
 
 def cmd_import(ctx: Context) -> int:
     from frontdesk.mail.ingest import Ingestor, IngestSummary
+    from frontdesk.mail.sources import SourceError, read_messages
 
     paths = [Path(p) for p in ctx.args.paths]
     ingestor = Ingestor(ctx.store)
@@ -124,17 +123,20 @@ def cmd_import(ctx: Context) -> int:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     summary = IngestSummary()
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("importing: {task.completed} messages"),
-        TimeElapsedColumn(),
-        console=ctx.err,
-        transient=True,
-        disable=not ctx.err.is_terminal,
-    ) as progress:
-        task = progress.add_task("import", total=None)
-        for summary in ingestor.ingest_all(messages()):
-            progress.update(task, completed=summary.read)
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("importing: {task.completed} messages"),
+            TimeElapsedColumn(),
+            console=ctx.err,
+            transient=True,
+            disable=not ctx.err.is_terminal,
+        ) as progress:
+            task = progress.add_task("import", total=None)
+            for summary in ingestor.ingest_all(messages()):
+                progress.update(task, completed=summary.read)
+    except SourceError as error:  # what came before it is imported
+        return _fail(str(error), 1)
     printing.import_summary(ctx.out, summary, skipped)
     return 0
 
@@ -385,14 +387,20 @@ def _add_shared_options(parser: argparse.ArgumentParser, after_verb: bool = Fals
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_verbs: bool = True) -> argparse.ArgumentParser:
+    """The command line's parser; without its verbs (nor -h, which lists them) it reads what
+    starts the inbox, without building the verbs' twenty parsers first (a few milliseconds)."""
     parser = argparse.ArgumentParser(
         prog="frontdesk",
         description="A keyboard-driven support inbox: email in, tickets with live SLA clocks out.",
         epilog="Run 'frontdesk COMMAND --help' for the options of one command.",
+        add_help=with_verbs,
+        exit_on_error=with_verbs,
     )
     parser.add_argument("--version", action=_VersionAction, help="show the version number and exit")
     _add_shared_options(parser)
+    if not with_verbs:
+        return parser
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def verb(name: str, handler: Callable[[Context], int], help_text: str, **options) -> argparse.ArgumentParser:
@@ -501,18 +509,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rotation.add_argument("--json", action="store_true", help="print the latest turns as JSON for scripts")
 
+    from frontdesk.mail.account_cli import add_account_verbs  # with the verbs only: not for the inbox
+
     add_account_verbs(verb)  # init, doctor, outbox
     return parser
 
 
+def _inbox_arguments(argv: Sequence[str] | None) -> argparse.Namespace | None:
+    """The options, when they are all there is: the inbox starts without the verbs' parsers. None
+    for a verb, -h or a mistake, which the whole parser reads (and explains) again."""
+    try:
+        args, rest = build_parser(with_verbs=False).parse_known_args(argv)
+    except argparse.ArgumentError:
+        return None
+    return None if rest else args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:  # `frontdesk list -owner:none`: a negated term looks like an option
-        if getattr(args, "query", None) is None or not _negated_terms(unknown):
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        args.query += unknown
-    if args.command is None:
+    args = _inbox_arguments(argv)
+    if args is None:
+        parser = build_parser()
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # `frontdesk list -owner:none`: a negated term looks like an option
+            if getattr(args, "query", None) is None or not _negated_terms(unknown):
+                parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+            args.query += unknown
+    if getattr(args, "command", None) is None:
         args.handler = cmd_inbox
     out = Console(highlight=False, soft_wrap=True)
     out.push_theme(command_line_looks(out))  # "status.breached" and the other looks, in 16 colours
@@ -537,7 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), 2)
     except Held as held:  # the ticket moved since the reply began: nothing was queued
         return _fail(f"{held} (--force sends it anyway)", 3)
-    except (StoreError, SourceError) as error:
+    except StoreError as error:
         return _fail(str(error), 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
