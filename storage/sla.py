@@ -341,10 +341,18 @@ class TargetState:
     target: Duration
     due_at: datetime
     status: Status
-    remaining: timedelta  # due_at minus now (or minus the stop time once stopped); negative when over
+    # The evaluation's now, or the stop time once stopped: `remaining` is measured to it. Both are
+    # shared with the ticket (or with every ticket evaluated at once), where a time left would be
+    # an object of its own.
+    measured_at: datetime
     # A running clock turns at risk here (then breached at due_at): displays can follow the status
     # from the clock alone, without evaluating again. None once stopped or while paused.
     at_risk_at: datetime | None = None
+
+    @property
+    def remaining(self) -> timedelta:
+        """due_at minus now (or minus the stop time once stopped); negative when over."""
+        return self.due_at - self.measured_at
 
     @property
     def stopped(self) -> bool:
@@ -499,7 +507,7 @@ def _state(
 ) -> TargetState:
     due_at = clock.due_at
     if stop is not None:
-        return TargetState(name, clock.target, due_at, "met" if stop <= due_at else "missed", due_at - stop)
+        return TargetState(name, clock.target, due_at, "met" if stop <= due_at else "missed", stop)
     status: Status
     if now >= due_at:
         status = "breached"  # also when a pause began only after the target was already due
@@ -510,10 +518,10 @@ def _state(
     else:
         status = "ok"
     if paused:
-        return TargetState(name, clock.target, due_at, status, due_at - now)
+        return TargetState(name, clock.target, due_at, status, now)
     # The first position with less than the fraction left: the inverse of the test above.
     at_risk_pos = clock.due_pos - ceil(at_risk_fraction * clock.length) + 1
-    return TargetState(name, clock.target, due_at, status, due_at - now, clock.measure.instant(at_risk_pos))
+    return TargetState(name, clock.target, due_at, status, now, clock.measure.instant(at_risk_pos))
 
 
 def format_span(span: timedelta) -> str:
