@@ -190,7 +190,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         self._open_when_found = False  # enter was pressed before the results came
         self._data_version: int | None = None
         self._alerts: Alerts | None = None
-        self._by_id: dict[int, TicketView] = {}
+        self._outbox_rows: dict[int, TicketView] = {}  # in the Outbox view: the tickets of its entries
         self.turn: Turn | None = None  # who is on rotation, from the database
         # The rows' marks (tui/marks.py) per ticket; `present` is filled in from app.present when
         # they are shown (_show_marks), so whatever sets these leaves it empty.
@@ -218,7 +218,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         self.query_one(OutboxList).display = False
         self.query_one("#preview").display = self.app.size.height >= 30
         # The preview's looks (looks.py) are fixed when it is shown: a new theme shows it again.
-        self.app.theme_changed_signal.subscribe(self, lambda _: self._show_preview(self._selected_ticket_id()))
+        self.app.theme_changed_signal.subscribe(self, lambda _: self._show_preview())
         self.show_banner()
         if team.me(self.app.config) is None:
             self.app.notify(team.who_are_you(self.app.config), title="frontdesk", severity="warning", timeout=30, markup=False)
@@ -250,9 +250,8 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         self.call_after_refresh(self.reload)
         if rows is None or self.loaded.rows or self.view_key != "open" or self.search_ids is not None:
             return  # the rep got there first
-        self._by_id = {row.id: row for row in rows}
         self.query_one(TicketTable).set_rows(rows)
-        self._show_preview(self.query_one(TicketTable).ticket_id)
+        self._show_preview()
 
     def reload(self) -> None:
         self._load_rotation()
@@ -339,7 +338,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         return self.query_one(TicketTable).ticket_id
 
     def on_outbox_list_highlighted(self, message: OutboxList.Highlighted) -> None:
-        self._show_preview(message.entry.ticket_id if message.entry is not None else None)
+        self._show_preview()
 
     def on_outbox_list_opened(self, message: OutboxList.Opened) -> None:
         self.show_ticket(message.ticket_id)
@@ -420,11 +419,13 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         me = person.email if person is not None else self.app.config.support.rep_email
         pool = self._pool()
         if self.view_key == inbox_views.OUTBOX:
-            self._by_id = {row.id: row for row in [*pool, *self.loaded.outbox_tickets.values()]}
+            entries = self._outbox_entries()
+            wanted = {entry.ticket_id for entry in entries}
+            self._outbox_rows = {row.id: row for row in [*pool, *self.loaded.outbox_tickets.values()] if row.id in wanted}
             tz = self.app.config.calendar.timezone
-            self.query_one(OutboxList).show(self._outbox_entries(), now, tz, self._empty_text())
+            self.query_one(OutboxList).show(entries, now, tz, self._empty_text())
             self._show_tabs(now, me)
-            self._show_preview(self._selected_ticket_id())
+            self._show_preview()
             return
         if (saved := self.saved_views.get(self.view_key)) is not None:
             rows = self._saved_rows(saved, pool, now)
@@ -432,11 +433,10 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
             rows = inbox_views.select(pool, self.view_key, now, me)
         table = self.query_one(TicketTable)
         table.empty_text = self._empty_text()
-        self._by_id = {row.id: row for row in rows}
         table.set_rows(rows, keep_ticket=self._cursor_to)
         self._cursor_to = None
         self._show_tabs(now, me)
-        self._show_preview(table.ticket_id)
+        self._show_preview()
 
     def _pool(self) -> list[TicketView]:
         """The tickets the views choose from: the search results, else every ticket loaded."""
@@ -510,11 +510,12 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         self.show_banner()
         self._draw_tabs()
 
-    def _show_preview(self, ticket_id: int | None) -> None:
+    def _show_preview(self) -> None:
+        """The selected ticket's summary, under the list."""
         preview = self.query_one("#preview", Static)
         if not preview.display:
             return
-        ticket = self._row(ticket_id)
+        ticket = self.current_ticket()
         tz = self.app.config.calendar.timezone
         summary = ticket_summary(ticket, self.app.clock.now(), tz) if ticket else Text("")
         here = self.app.present.get(ticket.id, ()) if ticket else ()
@@ -536,13 +537,14 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
     def show_presence(self, present: Present) -> None:
         """Someone else opened, left, or started or stopped writing on a ticket (app.present)."""
         self._show_marks()
-        self._show_preview(self._selected_ticket_id())
-
-    def _row(self, ticket_id: int | None) -> TicketView | None:
-        return self._by_id.get(ticket_id) if ticket_id is not None else None
+        self._show_preview()
 
     def current_ticket(self) -> TicketView | None:
-        return self._row(self._selected_ticket_id())
+        """The ticket under the cursor (in the Outbox view, the selected message's)."""
+        if self.view_key == inbox_views.OUTBOX:
+            entry = self.query_one(OutboxList).entry
+            return None if entry is None else self._outbox_rows.get(entry.ticket_id)
+        return self.query_one(TicketTable).current_row
 
     def show_ticket(self, ticket_id: int) -> None:
         """The ticket's screen, given the list shown here for J and K to walk."""
@@ -573,7 +575,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         self._cursor_to = next((row.id for row in after), None)
 
     def on_ticket_table_highlighted(self, message: TicketTable.Highlighted) -> None:
-        self._show_preview(message.ticket_id)
+        self._show_preview()
 
     def on_ticket_table_opened(self, message: TicketTable.Opened) -> None:
         self.show_ticket(message.ticket_id)
@@ -703,7 +705,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
     def action_toggle_preview(self) -> None:
         preview = self.query_one("#preview")
         preview.display = not preview.display
-        self._show_preview(self.query_one(TicketTable).ticket_id)
+        self._show_preview()
 
     # --- marks: the tickets a bulk change applies to (tui/actions.py) --------------------------
 

@@ -212,6 +212,10 @@ class TicketTable(ScrollView, can_focus=True):
     # --- data ----------------------------------------------------------------------------
 
     @property
+    def current_row(self) -> TicketView | None:
+        return self.rows[self.cursor] if self.rows else None
+
+    @property
     def ticket_id(self) -> int | None:
         return self.rows[self.cursor].id if self.rows else None
 
