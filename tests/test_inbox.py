@@ -349,8 +349,10 @@ def test_rows_read_before_the_app_started_are_shown_not_read_again(demo_store, m
     run_app(app, script)
 
 
-def test_a_full_collection_runs_at_most_once_a_minute_and_leaves_no_garbage_frozen():
+def test_a_full_collection_runs_at_most_once_a_minute_and_leaves_no_garbage_frozen(monkeypatch):
     keep = inbox_module.LongLived(every=60)
+    trimmed = []
+    monkeypatch.setattr(inbox_module, "_give_back_freed_memory", lambda: trimmed.append(True))
 
     class Cycle:
         pass
@@ -370,6 +372,7 @@ def test_a_full_collection_runs_at_most_once_a_minute_and_leaves_no_garbage_froz
         keep.collected_at -= 61
         keep()  # the next full one unfreezes and collects both
         assert early() is None and soon() is None
+        assert trimmed == [True] * 3, "after each load, what it freed is handed back to the system"
     finally:
         gc.unfreeze()
 
