@@ -513,16 +513,16 @@ def _timed(work: Callable[[], object]) -> tuple[float, object]:
 
 
 def load_breakdown(db: Path, config: Path, at: datetime, profile: bool) -> None:
-    """The inbox's reload, as InboxScreen.reload runs it in its worker, then what _show_rows
-    does with it on the event loop; optionally profiled."""
+    """The inbox's reload, as InboxScreen.reload runs it in its worker (the Open view's rows and
+    the tabs' counts included: inbox.Shown); optionally profiled."""
     store = Store.open(db, load_config(config), FrozenClock(at))
     try:
         resolved_s, (resolved, _total) = _timed(lambda: store.recently_resolved(RESOLVED_SHOWN))
         views_s, views = _timed(store.views)
         rows = views + resolved
-        loop_s, _ = _timed(lambda: (inbox_views.select(rows, "open", at, None), inbox_views.counts(views, at, None)))
+        shown_s, _ = _timed(lambda: (inbox_views.select(rows, "open", at, None), inbox_views.counts(views, at, None)))
         print(f"  worker: store.recently_resolved({RESOLVED_SHOWN}) {resolved_s:.2f} s, store.views() {views_s:.2f} s"
-              f" for {len(views):,} open tickets; event loop: select + counts {loop_s:.2f} s")
+              f" for {len(views):,} open tickets, the Open view's rows and the tabs' counts {shown_s:.2f} s")
         if profile:
             profiler = cProfile.Profile()
             profiler.runcall(lambda: (store.recently_resolved(RESOLVED_SHOWN), store.views()))

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import cache, partial
 
 from rich.highlighter import Highlighter
@@ -48,6 +49,7 @@ SEARCH_SHOWN = 500  # the most urgent results (the newest resolved last)
 # Commits from any process are noticed within a tick (data_version) and clocks turn at known
 # times (no re-evaluation needed), so a full reload on a timer is only a safety net.
 RELOAD_SECONDS = 600
+_SHOWN_FOR = timedelta(seconds=1)  # a load's Shown, after which clocks may have turned: worked out again
 PREVIEW_PENDING_LINES = 2  # under the summary: the outbox and the draft (the rest: enter)
 
 
@@ -179,6 +181,18 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return getattr(ctypes.CDLL(None), "malloc_trim", None)
 
 
+@dataclass(frozen=True)
+class Shown:
+    """The built-in view on screen when a load began, worked out in the load's worker as of `at`:
+    its rows and every built-in view's count, which the event loop would otherwise spend 0.46 s
+    on at 100,000 open tickets, with key presses waiting."""
+
+    at: datetime
+    view_key: str
+    rows: list[TicketView]
+    counts: dict[str, int]
+
+
 @dataclass
 class Loaded:
     rows: list[TicketView] = field(default_factory=list)  # open tickets
@@ -187,6 +201,7 @@ class Loaded:
     pending: Pending = field(default_factory=Pending)  # unsent mail and drafts, per ticket
     outbox_tickets: dict[int, TicketView] = field(default_factory=dict)  # tickets of unsent mail not in the rows
     found: dict[str, list[TicketView]] = field(default_factory=dict)  # the saved views only the store decides
+    shown: Shown | None = None
 
 
 class InboxScreen(MovingActions, TicketActions, Background, Screen):
@@ -273,7 +288,9 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
 
     def reload(self) -> None:
         self._load_rotation()
-        store, saved = self.app.store, self.saved_views
+        store, saved, clock, me = self.app.store, self.saved_views, self.app.clock, self._me()
+        # A built-in view, no search: the worker can work out what it shows (Shown).
+        view_key = self.view_key if self.view_key in inbox_views.VIEW_BY_KEY and self.search_ids is None else None
 
         def load() -> Loaded:
             with keep_long_lived.loading():
@@ -285,7 +302,13 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
                 missing = sorted({entry.ticket_id for entry in pending.unsent} - known)
                 outbox_tickets = {row.id: row for row in store.views_of(missing)} if missing else {}
                 found = {key: _tickets_of_view(store, view.query) for key, view in saved.items() if view.query.needs_store}
-                return Loaded(rows, resolved, total, pending, outbox_tickets, found)
+                shown = None
+                if view_key is not None:
+                    now = clock.now()
+                    shown = Shown(
+                        now, view_key, inbox_views.select(rows + resolved, view_key, now, me), inbox_views.counts(rows, now, me)
+                    )
+                return Loaded(rows, resolved, total, pending, outbox_tickets, found, shown)
 
         self.in_background(load, self._loaded, group="load", exclusive=True)
 
@@ -295,7 +318,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         before = self.loaded.pending
         self.loaded = loaded
         self._make_marks()
-        self._show_rows()
+        self._show_rows(loaded.shown)
         if loaded.pending != before:
             self._refresh_open_tickets()
         if self._searched is not None and self._asked == self._searched:  # the results as they are now
@@ -431,11 +454,18 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
             self.reload()
         self._data_version = version
 
-    def _show_rows(self) -> None:
-        now = self.app.clock.now()
+    def _me(self) -> str | None:
         person = team.me(self.app.config)
-        me = person.email if person is not None else self.app.config.support.rep_email
+        return person.email if person is not None else self.app.config.support.rep_email
+
+    def _show_rows(self, shown: Shown | None = None) -> None:
+        """The current view's rows and the tabs' counts; `shown`: as a load's worker worked them
+        out, used while they still hold (the same view, no search, the same second)."""
+        now = self.app.clock.now()
+        me = self._me()
         pool = self._pool()
+        if shown is not None and (shown.view_key != self.view_key or self.search_ids is not None or now - shown.at >= _SHOWN_FOR):
+            shown = None
         if self.view_key == inbox_views.OUTBOX:
             entries = self._outbox_entries()
             wanted = {entry.ticket_id for entry in entries}
@@ -445,7 +475,9 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
             self._show_tabs(now, me)
             self._show_preview()
             return
-        if (saved := self.saved_views.get(self.view_key)) is not None:
+        if shown is not None:
+            rows = shown.rows
+        elif (saved := self.saved_views.get(self.view_key)) is not None:
             rows = self._saved_rows(saved, pool, now)
         else:
             rows = inbox_views.select(pool, self.view_key, now, me)
@@ -453,7 +485,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         table.empty_text = self._empty_text()
         table.set_rows(rows, keep_ticket=self._cursor_to)
         self._cursor_to = None
-        self._show_tabs(now, me)
+        self._show_tabs(now, me, None if shown is None else shown.counts)
         self._show_preview()
 
     def _pool(self) -> list[TicketView]:
@@ -508,9 +540,10 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         on = f"{self.turn.rep_name} on rotation"
         return [Text(f"{on} since {since(self.turn.started_at, self.app.clock.now(), tz)}"), Text(on)]
 
-    def _show_tabs(self, now, me) -> None:
+    def _show_tabs(self, now, me, built_in: dict[str, int] | None = None) -> None:
+        """`built_in`: the built-in views' counts when a load's worker took them (Shown)."""
         pool = self.search_rows if self.search_ids is not None else self.loaded.rows
-        counts = inbox_views.counts(pool, now, me)
+        counts = dict(built_in) if built_in is not None else inbox_views.counts(pool, now, me)
         if self.search_ids is None:
             counts["resolved"] = self.loaded.resolved_total
         counts[inbox_views.OUTBOX] = len(self._outbox_entries())
