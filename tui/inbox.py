@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from functools import cache, partial
 
 from rich.highlighter import Highlighter
@@ -49,7 +48,6 @@ SEARCH_SHOWN = 500  # the most urgent results (the newest resolved last)
 # Commits from any process are noticed within a tick (data_version) and clocks turn at known
 # times (no re-evaluation needed), so a full reload on a timer is only a safety net.
 RELOAD_SECONDS = 600
-_SHOWN_FOR = timedelta(seconds=1)  # a load's Shown, after which clocks may have turned: worked out again
 PREVIEW_PENDING_LINES = 2  # under the summary: the outbox and the draft (the rest: enter)
 
 
@@ -183,11 +181,10 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 @dataclass(frozen=True)
 class Shown:
-    """The built-in view on screen when a load began, worked out in the load's worker as of `at`:
-    its rows and every built-in view's count, which the event loop would otherwise spend 0.46 s
-    on at 100,000 open tickets, with key presses waiting."""
+    """The built-in view on screen when a load began, worked out in the load's worker: its rows
+    and every built-in view's count, which the event loop would otherwise spend 0.46 s on at
+    100,000 open tickets, with key presses waiting. As of the load, like the tickets themselves."""
 
-    at: datetime
     view_key: str
     rows: list[TicketView]
     counts: dict[str, int]
@@ -305,9 +302,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
                 shown = None
                 if view_key is not None:
                     now = clock.now()
-                    shown = Shown(
-                        now, view_key, inbox_views.select(rows + resolved, view_key, now, me), inbox_views.counts(rows, now, me)
-                    )
+                    shown = Shown(view_key, inbox_views.select(rows + resolved, view_key, now, me), inbox_views.counts(rows, now, me))
                 return Loaded(rows, resolved, total, pending, outbox_tickets, found, shown)
 
         self.in_background(load, self._loaded, group="load", exclusive=True)
@@ -460,11 +455,11 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
 
     def _show_rows(self, shown: Shown | None = None) -> None:
         """The current view's rows and the tabs' counts; `shown`: as a load's worker worked them
-        out, used while they still hold (the same view, no search, the same second)."""
+        out, used if the rep is still on that view and not searching."""
         now = self.app.clock.now()
         me = self._me()
         pool = self._pool()
-        if shown is not None and (shown.view_key != self.view_key or self.search_ids is not None or now - shown.at >= _SHOWN_FOR):
+        if shown is not None and (shown.view_key != self.view_key or self.search_ids is not None):
             shown = None
         if self.view_key == inbox_views.OUTBOX:
             entries = self._outbox_entries()
