@@ -217,7 +217,8 @@ class TicketTable(ScrollView, can_focus=True):
 
     @property
     def ticket_id(self) -> int | None:
-        return self.rows[self.cursor].id if self.rows else None
+        row = self.current_row
+        return None if row is None else row.id
 
     def set_rows(self, rows: Sequence[TicketView], keep_ticket: int | None = None) -> None:
         """Replace the rows (sorted as the header shows); the cursor follows its ticket (or the
