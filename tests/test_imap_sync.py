@@ -408,11 +408,12 @@ def test_sigkill_at_random_points_then_resume_is_an_exact_mirror(box: Box) -> No
         wait_for(committed_or_ended(process, box.db, at_start), 30, "a batch")
         time.sleep(rng.uniform(0, 0.25))
         under = descendants(process.pid)
+        commands = [command_line(pid) for pid in under]  # read before the kill: the workers then exit at once
         process.kill()
         process.wait()
         interrupted.append(last_uid(box.db) < total)
         if interrupted[-1] and total - at_start >= Limits().pool_from:  # it was parsing in a pool: nothing of it outlives it
-            assert any("forkserver" in command_line(pid) for pid in under), [command_line(pid) for pid in under]
+            assert any("forkserver" in command for command in commands), commands
             wait_for(all_ended(under), 10, "the parsing processes to end")
             pooled += 1
 
