@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from frontdesk.storage.config import load_config
 from frontdesk.storage.models import Owner
@@ -117,3 +118,20 @@ def test_the_command_line_called_directly_leaves_the_collector_alone(tmp_path, c
     frozen = gc.get_freeze_count()
     assert cli.main(["--db", str(tmp_path / "tickets.db"), "--config", str(config_path), "list"]) == 0
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_the_dialogs_style_sheets_are_read_when_the_first_dialog_opens(demo_store):
+    app = FrontdeskApp(demo_store, demo=True, state_file=None)
+
+    def sheets() -> set[str]:
+        return {Path(path).name for path, _ in app.stylesheet.source if str(path).endswith(".tcss")}
+
+    async def script(pilot):
+        await settle(pilot)
+        assert sheets() == {"frontdesk.tcss"}
+        await pilot.press("s")
+        await settle(pilot)
+        assert sheets() == {"frontdesk.tcss", "modals.tcss"}
+        assert app.screen.query_one(".dialog").styles.border_top[0] == "round", "the dialog has its looks"
+
+    run_app(app, script)

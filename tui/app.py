@@ -14,7 +14,6 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
-import frontdesk.styles
 from frontdesk.storage.clock import Clock
 from frontdesk.storage.config import Config
 from frontdesk.storage.files import write_private
@@ -23,6 +22,7 @@ from frontdesk.storage.presence import DEFAULT_TIMING as PRESENCE_TIMING
 from frontdesk.storage.presence import Timing as PresenceTiming
 from frontdesk.storage.store import Store
 from frontdesk.storage.views import TicketView
+from frontdesk.styles import sheet
 
 from . import partial_update
 from .background import Background
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
     from .mailbox import MailboxState, MailboxWorker
 
-STYLES = Path(frontdesk.styles.__file__).parent
 STATE_FILE = platformdirs.user_state_path("frontdesk") / "tui.json"
 SIXTEEN_COLOUR_THEME = "ansi-dark"
 
@@ -50,7 +49,7 @@ class FrontdeskApp(Background, App):
     """One rep, one database: the inbox and the screens it opens."""
 
     TITLE = "frontdesk"
-    CSS_PATH = sorted(STYLES.glob("*.tcss"))
+    CSS_PATH = [sheet("frontdesk")]  # the dialogs' sheets come with them (styles/__init__.py)
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
     presence_timing: PresenceTiming = PRESENCE_TIMING  # tests shorten it
 

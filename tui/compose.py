@@ -39,7 +39,7 @@ from frontdesk.storage.store import Store, StoreError, reply_subject
 from .background import Background, failure_text
 from .external_editor import EDIT_KEY, WritingArea, edit_suspended, without_keys
 from .held_screen import DISCARD, SEND, DiscardDraftScreen, HeldScreen
-from .modals import SnippetChoice, SnippetPickerScreen, plain, text_static
+from .modals import DIALOGS, SnippetChoice, SnippetPickerScreen, plain, text_static
 
 QUOTE = "> "
 SAVE_DELAY = 0.5  # seconds of quiet before the draft is written: the most a crash can lose
@@ -130,6 +130,7 @@ class ComposeScreen(Background, Screen[bool]):
     """Reply to one ticket. Dismisses with True once the reply is queued (`queued` says what that
     did, for undo), False when left."""
 
+    CSS_PATH = DIALOGS  # its header and status share the dialogs' sheet
     presence_activity: Activity = "replying"
     BINDINGS = [
         Binding("ctrl+s", "send", "Send"),

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 
 from frontdesk.mail.safe_text import display_safe
 from frontdesk.storage.team import Turn
+from frontdesk.styles import sheet
 
 
 def since(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
@@ -26,6 +27,7 @@ class HandoverScreen(ModalScreen):
     """The note as Markdown: mail text in it was escaped when it was written, and terminal controls
     are removed again here, since the database is shared and anyone on the team writes to it."""
 
+    CSS_PATH = [sheet("team")]
     BINDINGS = [Binding("escape,q", "app.pop_screen", "Close")]
 
     def __init__(self, turn: Turn) -> None:

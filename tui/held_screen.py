@@ -21,8 +21,9 @@ from textual.widgets import Button
 
 from frontdesk.mail.safe_text import display_line, display_safe
 from frontdesk.storage.errors import Change, Held
+from frontdesk.styles import sheet
 
-from .modals import ConfirmScreen, text_static
+from .modals import DIALOGS, ConfirmScreen, text_static
 
 SEND, EDIT, DISCARD = "send", "edit", "discard"
 _TEXT_LINES = 12  # of each message or reply shown; the whole thread is on the ticket screen
@@ -56,6 +57,7 @@ def change_text(text: str, lines: int = _TEXT_LINES) -> Content:
 class HeldScreen(ModalScreen[str | None]):
     """Dismisses with SEND, EDIT or DISCARD for a reply; SEND or None for an acknowledgement."""
 
+    CSS_PATH = [*DIALOGS, sheet("held")]
     BINDINGS = [
         Binding("s", "choose('send')", "Send anyway"),
         Binding("e", "choose('edit')", "Back to editing"),

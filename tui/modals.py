@@ -30,12 +30,14 @@ from frontdesk.storage.presence import Activity
 from frontdesk.storage.sla import SEVERITIES, Policy, Severity, Targets
 from frontdesk.storage.snippets import SnippetError
 from frontdesk.storage.store import StoreError
+from frontdesk.styles import sheet
 
 from .background import Background
 from .external_editor import EDIT_KEY, WritingArea, edit_suspended
 from .fuzzy import fuzzy_fields_score
 
 Result = TypeVar("Result")
+DIALOGS = [sheet("modals")]  # the dialogs' and the compose screen's looks, parsed when the first one opens
 
 
 def plain(text: str) -> Content:
@@ -99,6 +101,7 @@ class SeverityScreen(ModalScreen[int | None]):
     Dismisses with the level chosen or None. `policy` None: tickets of several policies, each
     keeping its own targets."""
 
+    CSS_PATH = DIALOGS
     BINDINGS = [
         *(Binding(str(severity.level), f"choose({severity.level})", severity.title) for severity in SEVERITIES),
         Binding("escape", "cancel", "Cancel"),
@@ -143,6 +146,7 @@ class ConfirmScreen(ModalScreen[bool]):
     `body` as a str is shown as plain text; a Text or Content keeps its styles (build it from plain
     text: it is not parsed as markup either way)."""
 
+    CSS_PATH = DIALOGS
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("enter", "answer(True)", "Yes", show=False),
@@ -183,6 +187,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class NoteScreen(ModalScreen[str | None]):
     """Write an internal note. Dismisses with the note (stripped) or None."""
 
+    CSS_PATH = DIALOGS
     presence_activity: Activity = "noting"  # with a ticket_id only: a note for no ticket shows nothing
     BINDINGS = [
         Binding("ctrl+s", "save", "Save note"),
@@ -236,6 +241,7 @@ class NoteScreen(ModalScreen[str | None]):
 class FilterPicker(ModalScreen[Result]):
     """A filter Input over an OptionList: typing filters, up/down move the list, Enter chooses."""
 
+    CSS_PATH = DIALOGS
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("down", "move('cursor_down')", show=False),

@@ -11,6 +11,7 @@ from textual.widgets import Input, Label
 
 from frontdesk.storage.safe_text import display_line
 from frontdesk.storage.views import TicketView
+from frontdesk.styles import sheet
 
 TICKET_URL_EXAMPLE = 'ticket_url = "https://tracker.example/frontdesk/{id}"'
 
@@ -18,6 +19,7 @@ TICKET_URL_EXAMPLE = 'ticket_url = "https://tracker.example/frontdesk/{id}"'
 class JumpPrompt(ModalScreen[int | None]):
     """One line at the bottom, like vim's command line: the number, enter opens, esc cancels."""
 
+    CSS_PATH = [sheet("moving")]
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False)]
 
     def __init__(self, sign: str) -> None:

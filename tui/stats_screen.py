@@ -41,6 +41,7 @@ from frontdesk.storage.sla import SEVERITIES, format_span
 from frontdesk.storage.stats import compute_stats
 from frontdesk.storage.store import Store
 from frontdesk.storage.views import TicketView
+from frontdesk.styles import sheet
 
 from .background import Background
 
@@ -262,6 +263,7 @@ class Loaded:
 class StatsScreen(Background, Screen):
     """Stats for the whole store and the rotation summary of one week (the current one at first)."""
 
+    CSS_PATH = [sheet("stats")]
     BINDINGS = [
         Binding("left_square_bracket", "week(-1)", "Prev week", key_display="["),
         Binding("right_square_bracket", "week(1)", "Next week", key_display="]"),
