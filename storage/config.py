@@ -322,6 +322,17 @@ def default_config_path() -> Path:
     return platformdirs.user_config_path("frontdesk", appauthor=False) / "config.toml"
 
 
+def who_are_you(config: Config | None = None) -> str:
+    """What to do when config.me is None, in one line: naming the user's own config file."""
+    personal = [layer.path for layer in getattr(config, "layers", ()) if layer.kind != "system"]
+    path = personal[-1] if personal else default_config_path()
+    try:
+        shown = "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        shown = str(path)
+    return f"Who are you? Add [me] name and email to {shown}"
+
+
 def default_config(*, environ: Mapping[str, str] = os.environ) -> Config:
     """The configuration frontdesk runs on when there is no file."""
     return _build({}, None, environ)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from peewee import SQL
 
+from .config import who_are_you
 from .models import Ticket
 from .query import Query, QueryError, parse_query
 from .store import Store
-from .team import who_are_you
 from .views import TicketView, views_where
 
 

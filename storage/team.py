@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from peewee import IntegrityError
 
-from .config import default_config_path
 from .errors import StoreError
 from .models import Draft, Message, Outbox, Rotation
 from .sla import format_span
@@ -267,21 +265,3 @@ def _outbox_phrase(entry: Outbox, when) -> str:
         return f"{what} being sent"
     return f"{what} queued {when(entry.created_at)}"
 
-
-# --- who "me" is -------------------------------------------------------------------------------
-
-
-def me(config) -> Person | None:
-    """The person using frontdesk (config.me), None until they say who they are."""
-    return getattr(config, "me", None)
-
-
-def who_are_you(config=None) -> str:
-    """What to do when config.me is None, in one line: naming the user's own config file."""
-    personal = [layer.path for layer in getattr(config, "layers", ()) if layer.kind != "system"]
-    path = personal[-1] if personal else default_config_path()
-    try:
-        shown = "~/" + str(path.relative_to(Path.home()))
-    except ValueError:
-        shown = str(path)
-    return f"Who are you? Add [me] name and email to {shown}"

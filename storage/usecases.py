@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from .config import who_are_you
 from .errors import Change, Conflict, Held, Seen, StoreError
 from .handoff import handoff_notifications
 from .history import describe, undone
@@ -36,7 +37,6 @@ from .owners import the_owner
 from .safe_text import display_line
 from .sla import SEVERITY_LEVELS, levels_text
 from .store import Store, reply_subject
-from .team import who_are_you
 from .views import ticket_view
 
 ACK = "ack"  # the snippet an acknowledgement sends
@@ -109,7 +109,7 @@ def take(store: Store, ticket_id: int, version: int | None = None) -> Done:
     """Assign the ticket to me: the [[owners]] entry with my [me] email. Nobody is notified."""
     me = store.config.me
     if me is None or not me.email:
-        raise StoreError(who_are_you())
+        raise StoreError(who_are_you(store.config))
     with _changing(store, ticket_id, version) as ticket:
         owner = _active_owner(store, me.email)
         if owner is None:

@@ -17,9 +17,6 @@ from textual.screen import Screen
 from frontdesk.storage.clock import Clock
 from frontdesk.storage.config import Config
 from frontdesk.storage.files import write_private
-from frontdesk.storage.lease import Lease
-from frontdesk.storage.presence import DEFAULT_TIMING as PRESENCE_TIMING
-from frontdesk.storage.presence import Timing as PresenceTiming
 from frontdesk.storage.store import Store
 from frontdesk.storage.views import TicketView
 from frontdesk.styles import sheet
@@ -29,14 +26,16 @@ from .background import Background
 from .inbox import InboxScreen
 from .keymap import keymap
 from .looks import looks_theme
-from .presence import Present, SessionPresence
+from .marks import Present
 
-# The mailbox (IMAP, SMTP, the mail parser) loads once the inbox starts its worker or sends.
+# The mailbox (IMAP, SMTP, the mail parser) and presence load once the first frame is painted.
 if TYPE_CHECKING:
     from frontdesk.mail.smtp_send import SendReport
+    from frontdesk.storage.presence import Timing as PresenceTiming
     from frontdesk.storage.usecases import UndoStep
 
     from .mailbox import MailboxState, MailboxWorker
+    from .presence import SessionPresence
 
 STATE_FILE = platformdirs.user_state_path("frontdesk") / "tui.json"
 SIXTEEN_COLOUR_THEME = "ansi-dark"
@@ -51,7 +50,7 @@ class FrontdeskApp(Background, App):
     TITLE = "frontdesk"
     CSS_PATH = [sheet("frontdesk")]  # the dialogs' sheets come with them (styles/__init__.py)
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
-    presence_timing: PresenceTiming = PRESENCE_TIMING  # tests shorten it
+    presence_timing: PresenceTiming | None = None  # None: storage/presence.py's; tests shorten it
 
     def __init__(
         self,
@@ -102,7 +101,7 @@ class FrontdeskApp(Background, App):
         self.call_after_refresh(self._first_frame_painted)
 
     def _first_frame_painted(self) -> None:
-        """The threads (and the mail modules they import) start now: started beside the first
+        """The threads (and the modules they import) start now: started beside the first
         frame, they held the interpreter while it was drawn."""
         if self._after_first_frame is not None:
             self._after_first_frame()
@@ -111,6 +110,8 @@ class FrontdeskApp(Background, App):
 
             self.mailbox = MailboxWorker(self, self._mailbox_changed, self._outbox_sent)
             self.mailbox.start()
+        from .presence import SessionPresence
+
         self.presence = SessionPresence(self, self.presence_timing)
         self.presence.start()
 
@@ -154,6 +155,7 @@ class FrontdeskApp(Background, App):
             self.mailbox.nudge()
             return
         from frontdesk.mail.worker import send_if_free
+        from frontdesk.storage.lease import Lease
 
         store, lease = self.store, Lease(self.store)  # the worker stopped (e.g. a refused IMAP login)
 

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from frontdesk.storage import usecases
 from frontdesk.storage.clock import Clock, clock_from_environment
-from frontdesk.storage.config import Config, ConfigError, load_config
+from frontdesk.storage.config import Config, ConfigError, load_config, who_are_you
 from frontdesk.storage.database import DatabaseError, database_target, default_database_path, describe, is_url
 from frontdesk.storage.errors import Held, Seen
 from frontdesk.storage.find import find
@@ -25,7 +25,6 @@ from frontdesk.storage.owners import UnknownOwner
 from frontdesk.storage.query import QueryError
 from frontdesk.storage.sla import SEVERITY_LEVELS, severity_guide
 from frontdesk.storage.store import Store, StoreError
-from frontdesk.storage.team import me, rotation_history, take_rotation, who_are_you
 
 from . import launch, printing
 from .looks import command_line_looks
@@ -314,6 +313,8 @@ def _chosen_week(ctx: Context) -> Week:
 
 
 def cmd_rotation(ctx: Context) -> int:
+    from frontdesk.storage.team import rotation_history  # with the rotation verb, as in the inbox
+
     if ctx.args.what == "take":
         return _take_rotation(ctx)
     turns = rotation_history(ctx.store, limit=6)
@@ -330,9 +331,11 @@ def cmd_rotation(ctx: Context) -> int:
 
 
 def _take_rotation(ctx: Context) -> int:
-    person = me(ctx.config)
+    person = ctx.config.me
     if person is None:
         raise UsageError(who_are_you(ctx.config))
+    from frontdesk.storage.team import take_rotation
+
     taken = take_rotation(ctx.store, person, ctx.clock.now())
     printing.rotation_taken(ctx.out, taken, ctx.config.calendar.timezone)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from textual.app import ComposeResult
@@ -11,8 +12,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
 from frontdesk.mail.safe_text import display_safe
-from frontdesk.storage.team import Turn
 from frontdesk.styles import sheet
+
+if TYPE_CHECKING:
+    from frontdesk.storage.team import Turn
 
 
 def since(moment: datetime, now: datetime, tz: ZoneInfo) -> str:

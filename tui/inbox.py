@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
+from typing import TYPE_CHECKING
 
 from rich.highlighter import Highlighter
 from rich.text import Text
@@ -21,13 +22,11 @@ from textual.widgets import Input, Static
 
 from frontdesk.storage import outbox as outbox_life
 from frontdesk.storage import pending as pending_mail
-from frontdesk.storage import team
-from frontdesk.storage.config import SavedView
+from frontdesk.storage.config import SavedView, who_are_you
 from frontdesk.storage.find import find
 from frontdesk.storage.pending import Pending, Unsent
 from frontdesk.storage.query import Query, QueryError, parse_query
 from frontdesk.storage.safe_text import display_line
-from frontdesk.storage.team import Taken, Turn
 from frontdesk.storage.views import TicketView
 
 from . import views as inbox_views
@@ -37,11 +36,13 @@ from .background import Background
 from .detail import ticket_summary
 from .handover_screen import HandoverScreen, since
 from .keys import INBOX, KeysFooter, bindings, keys_in_force
-from .marks import Marks, with_present
+from .marks import Marks, Present, present_text, with_present
 from .moving import MovingActions
 from .outbox_view import OutboxList, attempts_words, pending_lines, retry_words, what
-from .presence import Present, present_text
 from .ticket_table import Sort, TicketTable
+
+if TYPE_CHECKING:
+    from frontdesk.storage.team import Taken, Turn
 
 RESOLVED_SHOWN = 500
 SEARCH_SHOWN = 500  # the most urgent results (the newest resolved last)
@@ -250,8 +251,8 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         # The preview's looks (looks.py) are fixed when it is shown: a new theme shows it again.
         self.app.theme_changed_signal.subscribe(self, lambda _: self._show_preview())
         self.show_banner()
-        if team.me(self.app.config) is None:
-            self.app.notify(team.who_are_you(self.app.config), title="frontdesk", severity="warning", timeout=30, markup=False)
+        if self.app.config.me is None:
+            self.app.notify(who_are_you(self.app.config), title="frontdesk", severity="warning", timeout=30, markup=False)
         self.query_one(TicketTable).focus()
         if self._first_rows is not None:
             self._first_screen(self._first_rows)
@@ -450,7 +451,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         self._data_version = version
 
     def _me(self) -> str | None:
-        person = team.me(self.app.config)
+        person = self.app.config.me
         return person.email if person is not None else self.app.config.support.rep_email
 
     def _show_rows(self, shown: Shown | None = None) -> None:
@@ -793,6 +794,8 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
     # --- the rotation --------------------------------------------------------------------
 
     def _load_rotation(self) -> None:
+        from frontdesk.storage import team  # first needed once the first rows are painted
+
         store = self.app.store
         self.in_background(lambda: team.current_rotation(store), self._rotation_loaded, group="rotation", exclusive=True)
 
@@ -804,17 +807,19 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         self.show_banner()
         if first or turn is None or (before is not None and before.id == turn.id):
             return
-        person = team.me(self.app.config)
+        person = self.app.config.me
         if person is not None and turn.held_by(person):
             self.app.push_screen(HandoverScreen(turn))
         else:
             self.app.say(f"{turn.rep_name} took over the rotation")
 
     def action_take_rotation(self) -> None:
-        person = team.me(self.app.config)
+        person = self.app.config.me
         if person is None:
-            self.app.say(team.who_are_you(self.app.config), "warning")
+            self.app.say(who_are_you(self.app.config), "warning")
             return
+        from frontdesk.storage import team
+
         store = self.app.store
 
         def done(taken: Taken) -> None:

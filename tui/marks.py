@@ -4,11 +4,14 @@ ticket view draw them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from frontdesk.storage.presence import Activity
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from frontdesk.storage.presence import Activity
 
 OutboxState = Literal["queued", "sending", "failed"]
 
@@ -29,6 +32,7 @@ class Marks:
 
 
 NO_MARKS = Marks()
+Present = Mapping[int, tuple[Someone, ...]]  # ticket id -> the others who have it open
 
 
 def with_present(marks: Mapping[int, Marks], present: Mapping[int, tuple[Someone, ...]]) -> dict[int, Marks]:
@@ -38,3 +42,15 @@ def with_present(marks: Mapping[int, Marks], present: Mapping[int, tuple[Someone
     for ticket_id, someone in present.items():
         merged[ticket_id] = replace(merged.get(ticket_id, NO_MARKS), present=someone)
     return merged
+
+
+def present_text(present: Sequence[Someone]) -> Text:
+    """Who else is on a ticket, "Sam replying, Alex viewing", those writing first: names as plain
+    text (they come from the database)."""
+    ordered = sorted(present, key=lambda someone: someone.activity == "viewing")
+    text = Text()
+    for index, someone in enumerate(ordered):
+        if index:
+            text.append(", ")
+        text.append(f"{someone.name} {someone.activity}", style="bold" if someone.activity != "viewing" else "")
+    return text

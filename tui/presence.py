@@ -8,9 +8,8 @@ nothing; the inbox, whatever ticket is under its cursor, or any other full scree
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from rich.text import Text
 from textual.app import App
 from textual.screen import ModalScreen, Screen
 
@@ -27,8 +26,6 @@ from frontdesk.storage.presence import (
 )
 
 from .marks import Someone
-
-Present = Mapping[int, tuple[Someone, ...]]  # ticket id -> the others who have it open
 
 
 def doing_of(stack: Sequence[Screen]) -> Doing:
@@ -48,25 +45,13 @@ def present_by_ticket(seen: list[OtherSession]) -> dict[int, tuple[Someone, ...]
     return {ticket: tuple(Someone(s.who, s.activity) for s in group) for ticket, group in by_ticket(seen).items()}
 
 
-def present_text(present: Sequence[Someone]) -> Text:
-    """Who else is on a ticket, "Sam replying, Alex viewing", those writing first: names as plain
-    text (they come from the database)."""
-    ordered = sorted(present, key=lambda someone: someone.activity == "viewing")
-    text = Text()
-    for index, someone in enumerate(ordered):
-        if index:
-            text.append(", ")
-        text.append(f"{someone.name} {someone.activity}", style="bold" if someone.activity != "viewing" else "")
-    return text
-
-
 class SessionPresence:
     """Publishes this inbox's presence and reports the others' to `app.presence_changed(present)`,
     from a thread of its own (nothing touches the database on the event loop)."""
 
-    def __init__(self, app: App, timing: Timing = DEFAULT_TIMING) -> None:
+    def __init__(self, app: App, timing: Timing | None = None) -> None:
         self.app = app
-        self.presence = Presence(app.store, timing=timing)
+        self.presence = Presence(app.store, timing=timing or DEFAULT_TIMING)
         self.heartbeat = Heartbeat(self.presence, self._seen)
         self._closed = False
 

@@ -16,16 +16,16 @@ from frontdesk.storage.config import Config
 from frontdesk.storage.models import Event, Message, Outbox
 from frontdesk.storage.sla import TargetState, format_span, severity
 from frontdesk.storage.status import DeskStatus
-from frontdesk.storage.team import Taken, Turn
 from frontdesk.storage.views import TicketView, iso
 
 from .countdown import STATUS_LABEL
 from .detail import call_hint, history_lines, message_block, target_line, ticket_head
 from .looks import STATUS_STYLE
 
-if TYPE_CHECKING:  # the mail parser loads for `frontdesk import` only, the week's figures for `stats --week`
+if TYPE_CHECKING:  # the mail parser loads for `frontdesk import` only, the week's figures for `stats --week`, turns for `rotation`
     from frontdesk.mail.ingest import IngestSummary
     from frontdesk.storage.rotation import RotationSummary
+    from frontdesk.storage.team import Taken, Turn
 
 
 def countdown(target: TargetState | None, now: datetime) -> Text:

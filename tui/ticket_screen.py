@@ -21,8 +21,8 @@ from .actions import TicketActions
 from .background import Background
 from .detail import call_hint, history_lines, message_block, pending_block, target_line, ticket_head
 from .keys import TICKET, KeysFooter, bindings
+from .marks import Present, present_text
 from .moving import MovingActions
-from .presence import Present, present_text
 
 
 @dataclass
