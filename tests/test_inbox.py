@@ -143,9 +143,10 @@ def test_the_search_bar_takes_a_query_and_points_at_a_wrong_term(demo_store):
 
     async def script(pilot):
         table = app.screen.query_one(TicketTable)
-        search = app.screen.query_one("#search")
+        assert not app.screen.query("#search"), "mounted when first wanted"
         await pilot.press("slash", *"customer:globex -is:automated")
         await settle(pilot)
+        search = app.screen.query_one("#search")
         found = [row.id for row in table.rows]
         assert set(found) == wanted and len(found) == 3
         search.insert_text_at_cursor(" sevv:1")  # pasted: no query in between

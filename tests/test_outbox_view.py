@@ -200,6 +200,7 @@ def test_the_outbox_view_lists_retries_and_discards(demo_store):
     app = inbox_app(demo_store)
 
     async def script(pilot):
+        assert not app.screen.query(OutboxList), "mounted when the view is first shown"
         await pilot.press("8")
         await settle(pilot)
         entries = outbox_list(app)

@@ -236,17 +236,15 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="banner", markup=False)
         yield Static(id="tabs", markup=False)
-        yield SearchInput(placeholder="Search words, or customer:acme is:breached -owner:none … · ↓ results · enter opens", id="search")
+        # The search box and the Outbox view's list are mounted when first wanted (_search_box,
+        # _outbox_list): hidden, they still cost the first frame their styles and layout.
         with Vertical(id="main"):
             yield TicketTable(self.app.clock, empty_text="Loading tickets…", id="tickets")
-            yield OutboxList(id="outbox")
             yield Static(id="preview", markup=False)
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self._alerts = Alerts(self.app)
-        self.query_one("#search", Input).display = False
-        self.query_one(OutboxList).display = False
         self.query_one("#preview").display = self.app.size.height >= 30
         # The preview's looks (looks.py) are fixed when it is shown: a new theme shows it again.
         self.app.theme_changed_signal.subscribe(self, lambda _: self._show_preview())
@@ -370,7 +368,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
 
     def _selected_ticket_id(self) -> int | None:
         if self.view_key == inbox_views.OUTBOX:
-            entry = self.query_one(OutboxList).entry
+            entry = self._outbox_list().entry
             return entry.ticket_id if entry is not None else None
         return self.query_one(TicketTable).ticket_id
 
@@ -425,7 +423,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         """The highlighted message in the Outbox view; elsewhere the selected ticket's first one in
         one of the `wanted` states."""
         if self.view_key == inbox_views.OUTBOX:
-            entry = self.query_one(OutboxList).entry
+            entry = self._outbox_list().entry
         else:
             ticket = self._selected_ticket_id()
             mail = self.loaded.pending.by_ticket().get(ticket, []) if ticket is not None else []
@@ -467,7 +465,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
             wanted = {entry.ticket_id for entry in entries}
             self._outbox_rows = {row.id: row for row in [*pool, *self.loaded.outbox_tickets.values()] if row.id in wanted}
             tz = self.app.config.calendar.timezone
-            self.query_one(OutboxList).show(entries, now, tz, self._empty_text())
+            self._outbox_list().show(entries, now, tz, self._empty_text())
             self._show_tabs(now, me)
             self._show_preview()
             return
@@ -589,7 +587,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
     def current_ticket(self) -> TicketView | None:
         """The ticket under the cursor (in the Outbox view, the selected message's)."""
         if self.view_key == inbox_views.OUTBOX:
-            entry = self.query_one(OutboxList).entry
+            entry = self._outbox_list().entry
             return None if entry is None else self._outbox_rows.get(entry.ticket_id)
         return self.query_one(TicketTable).current_row
 
@@ -647,8 +645,10 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
     def action_view(self, key: str) -> None:
         outbox = key == inbox_views.OUTBOX
         self.view_key = key
-        table, entries = self.query_one(TicketTable), self.query_one(OutboxList)
-        table.display, entries.display = not outbox, outbox
+        table = self.query_one(TicketTable)
+        table.display = not outbox
+        if outbox or self.query(OutboxList):
+            self._outbox_list().display = outbox
         if outbox:  # the Outbox lists messages: no ticket is in the view, so none stays marked
             table.unmark()
         if (saved := self.saved_views.get(key)) is not None:  # its sort, until the rep leaves the saved views
@@ -656,19 +656,36 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
             table.sort = inbox_views.SAVED_SORTS[saved.sort]
         elif self._sort_outside is not None:
             table.sort, self._sort_outside = self._sort_outside, None
-        if not self.query_one("#search", Input).has_focus:
+        if not isinstance(self.focused, SearchInput):
             self._focus_list()
         self._show_rows()
 
-    def action_search(self) -> None:
-        search = self.query_one("#search", Input)
+    async def action_search(self) -> None:
+        search = self._search_box()
+        if search is None:
+            search = SearchInput(placeholder="Search words, or customer:acme is:breached -owner:none … · ↓ results · enter opens", id="search")
+            await self.mount(search, before="#main")
         search.display = True
         search.focus()
+
+    def _search_box(self) -> SearchInput | None:
+        """None until the rep first searches."""
+        found = self.query(SearchInput)
+        return found.first() if found else None
+
+    def _outbox_list(self) -> OutboxList:
+        """The Outbox view's list, mounted the first time the view is shown."""
+        found = self.query(OutboxList)
+        if found:
+            return found.first()
+        entries = OutboxList(id="outbox")
+        self.query_one("#main").mount(entries, before="#preview")
+        return entries
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """The text is a query (storage/query.py): one that can't be read is pointed out in the
         box, and the list keeps the last results."""
-        search = self.query_one("#search", SearchInput)
+        search = self.query_one(SearchInput)
         text = event.value.strip()
         if not text:
             search.show_error(None)
@@ -701,7 +718,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         if text != self._asked:
             return  # changed or cleared while the search ran: a newer search follows
         if isinstance(rows, QueryError):
-            self.query_one("#search", SearchInput).show_error(rows)
+            self.query_one(SearchInput).show_error(rows)
             self._open_when_found = False
             return
         self._searched, self.search_ids, self.search_rows = text, {row.id for row in rows}, rows
@@ -720,7 +737,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         if text and text == self._searched:
             self._open_selected()
         else:
-            self._open_when_found = bool(text) and self.query_one("#search", SearchInput).error is None
+            self._open_when_found = bool(text) and self.query_one(SearchInput).error is None
 
     def action_search_results(self) -> None:
         self._focus_list()
@@ -730,10 +747,10 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
             self.show_ticket(ticket_id)
 
     def action_clear_search(self) -> None:
-        search = self.query_one("#search", SearchInput)
-        search.value = ""
-        search.show_error(None)
-        search.display = False
+        if (search := self._search_box()) is not None:
+            search.value = ""
+            search.show_error(None)
+            search.display = False
         self.search_ids = self._searched = self._asked = None
         self._open_when_found = False
         self._focus_list()
@@ -741,7 +758,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
 
     def _focus_list(self) -> None:
         """The tickets, or in the Outbox view its messages."""
-        (self.query_one(OutboxList) if self.view_key == inbox_views.OUTBOX else self.query_one(TicketTable)).focus()
+        (self._outbox_list() if self.view_key == inbox_views.OUTBOX else self.query_one(TicketTable)).focus()
 
     def action_sort_step(self, step: int) -> None:
         self.query_one(TicketTable).sort_step(step)
