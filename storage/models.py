@@ -26,8 +26,9 @@ class UtcDateTimeField(TextField):
             raise ValueError("naive datetime given to the store; every time must be aware")
         if value.tzinfo is not timezone.utc:
             value = value.astimezone(timezone.utc)
-        # "2026-12-01 15:00:00.000000", always with microseconds (isoformat: strftime cost more)
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        # "2026-12-01 15:00:00.000000", always with microseconds (isoformat: strftime cost more),
+        # its "+00:00" cut off (cheaper than a copy without the zone)
+        return value.isoformat(" ", "microseconds")[:-6]
 
     def python_value(self, value: str | None) -> datetime | None:
         if value is None:
@@ -43,6 +44,8 @@ class JsonField(TextField):
     """Small lists and mappings kept as JSON text."""
 
     def db_value(self, value: object) -> str:
+        if not value and type(value) in (list, tuple):  # most lists a message carries are empty
+            return "[]"
         return _COMPACT_JSON.encode(value)
 
     def python_value(self, value: str | None) -> object:
