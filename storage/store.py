@@ -37,13 +37,25 @@ from .models import (
 )
 from .snippets import BUILT_IN_SNIPPETS, Filled, SnippetError, fill, fill_for_editing, load_snippet_dir, snippet_files
 from .status import DeskStatus, desk_status
-from .views import TicketView, first_screen, next_due, recently_resolved, ticket_view, ticket_views, views_where
+from .views import (
+    TicketView,
+    first_screen,
+    next_due,
+    recently_resolved,
+    ticket_due_time,
+    ticket_view,
+    ticket_views,
+    views_where,
+)
 
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
 _IN_LIST = 900  # values per IN (...): within even an old SQLite's limit of 999 parameters
 Stored = Literal["duplicate", "new", "threaded"]  # what became of a message given to the store
 Filling = TypeVar("Filling")  # a filled snippet: its text, or a Filled with the cursor's place
 _stored = UtcDateTimeField()
+# PostgreSQL: ticket numbers come from this sequence, taken by one batch at a time (Store._next_ticket_id)
+_TICKET_SEQUENCE = "pg_get_serial_sequence('ticket', 'id')"
+_OPENING_TICKETS = int.from_bytes(b"tickets")  # the advisory lock a batch holds meanwhile
 
 
 @dataclass(frozen=True)
@@ -87,7 +99,7 @@ class _Batch:
     newest_with_id: dict[str, tuple[int, int]] = field(default_factory=dict)  # Message-ID: (message, its ticket)
     newest_reply_to: dict[str, tuple[int, int]] = field(default_factory=dict)  # In-Reply-To: (message, its ticket)
     tickets: dict[int, Ticket] = field(default_factory=dict)  # those the batch may thread into, as they stand now
-    # Tickets the batch opened, written together at the end (SQLite: ids taken as INSERT would give them)
+    # Tickets the batch opened, written together at the end, their ids taken as INSERTs would give them
     opened: dict[int, Ticket] = field(default_factory=dict)
     next_ticket_id: int | None = None
     messages: list[dict] = field(default_factory=list)  # written together at the end, in order
@@ -310,12 +322,20 @@ class Store:
         due = _due_time(ticket_view(self.config, self.clock.now(), ticket_id))
         self._execute("UPDATE ticket SET next_due_at = ? WHERE id = ?", (_stored.db_value(due), ticket_id))
 
-    def _refresh_due_of(self, ticket_ids: Iterable[int]) -> None:
-        """The due times of many tickets: their views read together, written in one go."""
+    def _refresh_due_of(self, batch: _Batch) -> None:
+        """The due times of the tickets a batch touched, written in one go. From the tickets as the
+        batch holds them where nobody else can have changed them: on SQLite every one (its transaction
+        admits no other writer), on PostgreSQL those it opened; the views of the rest are read back."""
         now = self.clock.now()
+        held = batch.opened if self.on_postgres else batch.tickets
+        policies = dict(Customer.select(Customer.id, Customer.policy).tuples())
         due = [
+            (_stored.db_value(ticket_due_time(self.config, now, ticket, policies.get(ticket.customer_id))), ticket.id)
+            for ticket in (held[ticket_id] for ticket_id in batch.touched if ticket_id in held)
+        ]
+        due += [
             (_stored.db_value(_due_time(view)), view.id)
-            for _, chunk in _in_lists(ticket_ids)
+            for _, chunk in _in_lists(ticket_id for ticket_id in batch.touched if ticket_id not in held)
             for view in views_where(self.config, now, Ticket.id.in_(chunk))
         ]
         self.db.cursor().executemany(self._portable("UPDATE ticket SET next_due_at = ? WHERE id = ?"), due)
@@ -371,6 +391,8 @@ class Store:
         ids taken beforehand), events, search index and due times are written together at the end."""
         records = [record for record, _ in items]
         with self.db.atomic():
+            if self.on_postgres:  # see _next_ticket_id; first, before any row lock: no deadlock with another batch
+                self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_OPENING_TICKETS,))
             batch = self._lookups(records)
             new = [batch.is_new(record) for record in records]
             message_ids = iter(self._next_message_ids(sum(new)))
@@ -381,6 +403,8 @@ class Store:
             # Every column, so every row has the same ones (__data__: a customer's id, not a query for it)
             opened = [{name: ticket.__data__.get(name) for name in Ticket._meta.fields} for ticket in batch.opened.values()]
             self._insert_many(Ticket, opened)
+            if self.on_postgres and opened:
+                self._execute(f"SELECT setval({_TICKET_SEQUENCE}, ?)", (batch.next_ticket_id - 1,))
             self._insert_many(Message, batch.messages)
             self._insert_many(Event, batch.events)
             if not self.on_postgres:  # PostgreSQL indexes a generated column (storage/migrations.py)
@@ -388,7 +412,7 @@ class Store:
                     "INSERT INTO message_fts (rowid, subject, from_name, from_email, body_text) VALUES (?, ?, ?, ?, ?)",
                     batch.searchable,
                 )
-            self._refresh_due_of(batch.touched)
+            self._refresh_due_of(batch)
         return outcomes
 
     def _lookups(self, records: Sequence[MessageRecord]) -> _Batch:
@@ -415,10 +439,12 @@ class Store:
         return batch
 
     def _next_ticket_id(self, batch: _Batch) -> int:
-        """SQLite's next rowid, one past the largest: what an INSERT would have given (the
-        transaction began IMMEDIATE, so nobody else takes it meanwhile)."""
+        """The id an INSERT would have given, with nobody else taking one meanwhile: SQLite's next
+        rowid, one past the largest (the transaction began IMMEDIATE); on PostgreSQL the sequence's
+        next ones, set past them at the end, while the batch holds the lock every batch takes."""
         if batch.next_ticket_id is None:
-            batch.next_ticket_id = self.db.execute_sql("SELECT coalesce(max(id), 0) + 1 FROM ticket").fetchone()[0]
+            sql = f"SELECT nextval({_TICKET_SEQUENCE})" if self.on_postgres else "SELECT coalesce(max(id), 0) + 1 FROM ticket"
+            batch.next_ticket_id = self.db.execute_sql(sql).fetchone()[0]
         batch.next_ticket_id += 1
         return batch.next_ticket_id - 1
 
@@ -494,11 +520,8 @@ class Store:
             pauses=[],
             message_count=1,
         )
-        if self.on_postgres:  # an id from the sequence, one at a time: ticket numbers without gaps
-            ticket = Ticket(id=self._insert(Ticket, **values), **values)
-        else:
-            ticket = Ticket(id=self._next_ticket_id(batch), version=0, **values)
-            batch.opened[ticket.id] = ticket
+        ticket = Ticket(id=self._next_ticket_id(batch), version=0, **values)
+        batch.opened[ticket.id] = ticket
         batch.tickets[ticket.id] = ticket
         batch.log(ticket.id, "created", {"source": record.source, "message_id": record.message_id}, record.received_at)
         return ticket

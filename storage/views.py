@@ -192,17 +192,7 @@ def _view(config: Config, now: datetime, row: tuple, shared: dict[str, str]) -> 
     )
     pauses = () if pauses == "[]" else _pauses(json.loads(pauses))
     policy = policy_named(config, policy_name)
-    if automated:
-        sla = SlaState(response=None, resolution=None)  # auto-replies and bounces start no clock
-    else:
-        times = TicketTimes(
-            started_at=created,
-            severity=severity,
-            first_response_at=first_response,
-            resolved_at=resolved,
-            pauses=pauses,
-        )
-        sla = evaluate(times, policy, config.calendar, now, config.sla.at_risk_fraction)
+    sla = _sla(config, now, policy, automated, created, severity, first_response, resolved, pauses)
     return TicketView(
         id=ticket_id,
         subject=subject,
@@ -223,6 +213,31 @@ def _view(config: Config, now: datetime, row: tuple, shared: dict[str, str]) -> 
         policy=policy,
         version=version,
     )
+
+
+def _sla(
+    config: Config, now: datetime, policy: Policy, automated: str | None, created: datetime, severity: int | None,
+    first_response: datetime | None, resolved: datetime | None, pauses: tuple[tuple[datetime, datetime | None], ...],
+) -> SlaState:
+    if automated:
+        return SlaState(response=None, resolution=None)  # auto-replies and bounces start no clock
+    times = TicketTimes(
+        started_at=created, severity=severity, first_response_at=first_response, resolved_at=resolved, pauses=pauses
+    )
+    return evaluate(times, policy, config.calendar, now, config.sla.at_risk_fraction)
+
+
+def ticket_due_time(config: Config, now: datetime, ticket: Ticket, policy_name: str | None) -> datetime | None:
+    """What next_due_at keeps for a ticket as it stands in memory, its customer's policy given: the
+    due time its view would show (None once resolved), without reading it back."""
+    if ticket.state == "resolved":
+        return None
+    policy = policy_named(config, policy_name)
+    sla = _sla(
+        config, now, policy, ticket.automated, ticket.created_at, ticket.severity, ticket.first_response_at,
+        ticket.resolved_at, _pauses(ticket.pauses),
+    )
+    return next_due(sla)
 
 
 def policy_named(config: Config, name: str | None) -> Policy:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from datetime import timedelta
 
 import pytest
 from peewee import IntegrityError
 
-from frontdesk.mail.ingest import Ingestor
+from frontdesk.mail.ingest import Ingestor, prepare
 from frontdesk.storage import usecases
 from frontdesk.storage.config import load_config
 from frontdesk.storage.migrations import SCHEMA_VERSION, schema_version
@@ -244,3 +245,75 @@ def test_due_times_are_computed_again_when_the_sla_settings_change(tmp_path, dat
     reopened = Store.open(database, load_config(slower), clock)
     assert Ticket.get().next_due_at == NOW + timedelta(hours=6)
     reopened.close()
+
+
+def test_due_times_written_by_a_batch_of_mail_match_the_views(store, mail, clock, config):
+    """A batch works its tickets' due times out as it holds them; the views read back must agree."""
+    ingest = Ingestor(store)
+    opened = {}
+    for name, sender in [("waiting", "bo@elite.example"), ("resolved", "cy@acme.example"), ("ours", "di@elite.example")]:
+        ingest.ingest(mail(subject=name, sender=sender, message_id=f"{name}@x.example"), "test")
+        opened[name] = Ticket.get(Ticket.subject == name).id
+    usecases.triage(store, opened["waiting"], 1)  # elite sev1: a resolution clock, paused while waiting
+    # Answered: its resolution clock is the one running, which the pause moves
+    ingest.ingest(mail(sender="support@example.com", to="bo@elite.example", in_reply_to="waiting@x.example"), "test")
+    usecases.wait(store, opened["waiting"])
+    usecases.resolve(store, opened["resolved"])
+    clock.advance(timedelta(hours=3))
+    replies = [
+        mail(sender="bo@elite.example", in_reply_to="waiting@x.example"),  # ends the pause
+        mail(sender="cy@acme.example", in_reply_to="resolved@x.example"),  # reopens: a pause over the gap
+        mail(sender="support@example.com", to="di@elite.example", in_reply_to="ours@x.example"),  # first response
+        mail(subject="new and then answered", sender="ed@elite.example", message_id="new@x.example"),
+        mail(sender="support@example.com", to="ed@elite.example", in_reply_to="new@x.example"),
+        mail(subject="out of office", sender="fay@acme.example", Auto_Submitted="auto-replied"),
+        mail(subject=f"Re: waiting [#{opened['waiting']}]", sender="bo@elite.example"),
+    ]
+    with store.transaction():
+        ingest.store_prepared([(prepare(raw, "test", clock.now(), clock.now()), None) for raw in replies])
+    views = store.views(include_resolved=True)
+    assert len(views) == 5
+    assert any(view.automated for view in views) and any(view.sla.resolution for view in views)
+    for view in views:
+        expected = None if view.state == "resolved" else next_due(view.sla)
+        assert Ticket.get_by_id(view.id).next_due_at == expected, view.id
+
+
+def test_batches_stored_at_once_by_two_sessions_number_their_tickets_in_order_without_gaps(store, mail, clock):
+    """Each batch's new tickets get the next ids in a row, in the order their mail came, whatever
+    another session stores meanwhile (PostgreSQL: the sequence taken a batch at a time)."""
+    batches, size = 6, 15
+    start = threading.Barrier(2)
+
+    def sync(session: str) -> None:
+        ingest = Ingestor(store)
+        try:
+            for batch in range(batches):
+                records = [
+                    prepare(mail(subject=f"{session} {batch} {n:02d}"), "test", clock.now(), clock.now())
+                    for n in range(size)
+                ]
+                start.wait()
+                with store.transaction():
+                    ingest.store_prepared([(record, None) for record in records])
+        except BaseException:
+            start.abort()  # the other session stops waiting for this one; the ids below tell what went wrong
+            raise
+        finally:
+            store.release()
+
+    workers = [threading.Thread(target=sync, args=(session,)) for session in ("sam", "alex")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    numbered = sorted(Ticket.select(Ticket.id, Ticket.subject).tuples())
+    assert [ticket_id for ticket_id, _ in numbered] == list(range(1, 2 * batches * size + 1))
+    by_batch: dict[str, list[tuple[int, str]]] = {}
+    for ticket_id, subject in numbered:
+        by_batch.setdefault(subject.rsplit(" ", 1)[0], []).append((ticket_id, subject))
+    assert len(by_batch) == 2 * batches
+    for tickets in by_batch.values():
+        ids = [ticket_id for ticket_id, _ in tickets]
+        assert ids == list(range(ids[0], ids[0] + size)), tickets
+        assert [subject for _, subject in tickets] == sorted(subject for _, subject in tickets)
