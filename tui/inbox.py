@@ -31,7 +31,7 @@ from frontdesk.storage.views import TicketView
 
 from . import views as inbox_views
 from .actions import TicketActions
-from .alerts import Alerts
+from .alerts import Alerts, Turn, plan_turns
 from .background import Background
 from .detail import ticket_summary
 from .handover_screen import HandoverScreen, since
@@ -200,6 +200,7 @@ class Loaded:
     outbox_tickets: dict[int, TicketView] = field(default_factory=dict)  # tickets of unsent mail not in the rows
     found: dict[str, list[TicketView]] = field(default_factory=dict)  # the saved views only the store decides
     shown: Shown | None = None
+    turns: list[Turn] = field(default_factory=list)  # the clocks' turns after the load (alerts.plan_turns)
 
 
 class InboxScreen(MovingActions, TicketActions, Background, Screen):
@@ -298,16 +299,16 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
                 missing = sorted({entry.ticket_id for entry in pending.unsent} - known)
                 outbox_tickets = {row.id: row for row in store.views_of(missing)} if missing else {}
                 found = {key: _tickets_of_view(store, view.query) for key, view in saved.items() if view.query.needs_store}
+                now = clock.now()
                 shown = None
                 if view_key is not None:
-                    now = clock.now()
                     shown = Shown(view_key, inbox_views.select(rows + resolved, view_key, now, me), inbox_views.counts(rows, now, me))
-                return Loaded(rows, resolved, total, pending, outbox_tickets, found, shown)
+                return Loaded(rows, resolved, total, pending, outbox_tickets, found, shown, plan_turns(rows, now))
 
         self.in_background(load, self._loaded, group="load", exclusive=True)
 
     def _loaded(self, loaded: Loaded) -> None:
-        self._alerts.loaded(loaded.rows, self.app.clock.now())
+        self._alerts.loaded(loaded.rows, loaded.turns, self.app.clock.now())
         self._announce_failures(loaded.pending)
         before = self.loaded.pending
         self.loaded = loaded
