@@ -31,7 +31,7 @@ from frontdesk.storage.views import TicketView
 
 from . import views as inbox_views
 from .actions import TicketActions
-from .alerts import Alerts, Turn, plan_turns
+from .alerts import Alerts, ClockTurn, plan_turns
 from .background import Background
 from .detail import ticket_summary
 from .handover_screen import HandoverScreen, since
@@ -200,7 +200,7 @@ class Loaded:
     outbox_tickets: dict[int, TicketView] = field(default_factory=dict)  # tickets of unsent mail not in the rows
     found: dict[str, list[TicketView]] = field(default_factory=dict)  # the saved views only the store decides
     shown: Shown | None = None
-    turns: list[Turn] = field(default_factory=list)  # the clocks' turns after the load (alerts.plan_turns)
+    turns: list[ClockTurn] = field(default_factory=list)  # the clocks' turns after the load (alerts.plan_turns)
 
 
 class InboxScreen(MovingActions, TicketActions, Background, Screen):

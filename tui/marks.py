@@ -35,7 +35,7 @@ NO_MARKS = Marks()
 Present = Mapping[int, tuple[Someone, ...]]  # ticket id -> the others who have it open
 
 
-def with_present(marks: Mapping[int, Marks], present: Mapping[int, tuple[Someone, ...]]) -> dict[int, Marks]:
+def with_present(marks: Mapping[int, Marks], present: Present) -> dict[int, Marks]:
     """The rows' marks with `present` filled in from who else has each ticket open (the app's
     `present`, kept by tui/presence.py); `present` given in `marks` is replaced."""
     merged = {ticket_id: replace(mark, present=()) if mark.present else mark for ticket_id, mark in marks.items()}
