@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from typing import Literal, TypeVar
@@ -34,6 +34,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from frontdesk.storage.clock import Clock
 from frontdesk.storage.config import ServerConfig
+from frontdesk.storage.fulltext import search_vector
 from frontdesk.storage.models import Message
 from frontdesk.storage.store import MessageRecord, Store
 from frontdesk.storage.sync_state import FolderPosition, folder_position, save_position
@@ -231,7 +232,7 @@ class MailboxSync:
 
     def _catch_up(self, client: IMAPClient, report: SyncReport, stop: threading.Event) -> SyncReport:
         self._status("syncing", f"syncing with {self.where}")
-        with _Parsing(self.limits) as parsing:
+        with _Parsing(self.limits, self.store.on_postgres) as parsing:
             for folder in self.folders:
                 self._sync_folder(client, report.folder(folder), stop, parsing)
         if self.after_fetch:
@@ -408,10 +409,12 @@ class MailboxSync:
 
 class _Parsing:
     """Turns fetched batches into records: during a big catch-up in a pool of processes (that
-    lives as long as the catch-up), else in the storing thread when it gets to the batch."""
+    lives as long as the catch-up), else in the storing thread when it gets to the batch. For
+    PostgreSQL the pool also lists each message's search words, which the store would otherwise."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, search_vectors: bool) -> None:
         self.limits = limits
+        self.search_vectors = search_vectors
         self.pool: ProcessPoolExecutor | None = None
         self.lifeline: Connection | None = None  # the workers' way to notice that this process is gone
 
@@ -436,7 +439,8 @@ class _Parsing:
         if self.pool is not None:
             try:
                 chunks = [jobs[start : start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
-                return _Parsed(jobs, now, [self.pool.submit(_prepare_all, chunk, now) for chunk in chunks])
+                parsing = [self.pool.submit(_prepare_all, chunk, now, self.search_vectors) for chunk in chunks]
+                return _Parsed(jobs, now, parsing)
             except BrokenProcessPool:  # a worker died: the rest is parsed here
                 self._stop_pool()
         return _Parsed(jobs, now, None)
@@ -470,8 +474,11 @@ class _Parsed:
         return records
 
 
-def _prepare_all(jobs: list[_Job], now: datetime) -> list[MessageRecord]:
-    return [prepare(raw, source, received_at, now) for raw, source, received_at in jobs]
+def _prepare_all(jobs: list[_Job], now: datetime, search_vectors: bool = False) -> list[MessageRecord]:
+    records = [prepare(raw, source, received_at, now) for raw, source, received_at in jobs]
+    if search_vectors:
+        records = [replace(record, search_vector=search_vector(record.searched_text())) for record in records]
+    return records
 
 
 def _start_worker(lifeline: Connection) -> None:

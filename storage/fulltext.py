@@ -4,9 +4,49 @@ words (storage/query.py) share, so that both answer alike on SQLite (FTS5) and P
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 SEARCH_WORD = re.compile(r"\w[\w@.+-]*", re.UNICODE)
 _INDEXED_PART = re.compile(r"[^\W_]+")  # what both indexes keep of a word: runs of letters and digits
+# PostgreSQL refuses a tsvector holding a longer word, or over 1 MB (2**20 - 1 bytes) of words and positions.
+_WORD_BYTES = 2046
+_VECTOR_BYTES = 1_040_000
+_POSITIONS_KEPT = 256  # per word; PostgreSQL keeps no more
+
+
+def search_vector(text: str) -> str:
+    """The words of `text` as the search finds them (lower-cased runs of letters and digits),
+    numbered for phrases, as PostgreSQL's tsvector input: the message index on PostgreSQL. Built
+    here, not by to_tsvector in the server, which cost half of storing a sync there. A word too
+    long to index is left out, and so is whatever comes after 1 MB of words."""
+    lowered = text.lower()
+    words = _INDEXED_PART.findall(lowered)
+    numbered: Iterable[tuple[str, int]] = zip(words, range(1, len(words) + 1))
+    if words and (4 * len(lowered) + 5 * len(words) > _VECTOR_BYTES or 4 * max(map(len, words)) > _WORD_BYTES):
+        numbered = _within_limits(numbered)
+    return " ".join(map("'%s':%d".__mod__, numbered))
+
+
+def _within_limits(numbered: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    """What a tsvector can hold, counted as PostgreSQL stores it: each word, aligned to 2 bytes,
+    then the count of its positions and 2 bytes each."""
+    kept, seen, size = [], {}, 0
+    for word, position in numbered:
+        times = seen.get(word, 0)
+        if times == 0:
+            length = len(word.encode())
+            if length > _WORD_BYTES:
+                continue
+            size += length + 5
+        elif times < _POSITIONS_KEPT:
+            size += 2
+        else:
+            continue
+        if size > _VECTOR_BYTES:
+            break
+        seen[word] = times + 1
+        kept.append((word, position))
+    return kept
 
 
 def not_undone(event: str, postgres: bool) -> str:
@@ -28,6 +68,12 @@ def like_pattern(text: str) -> str:
     return f"%{escape_like(text)}%"
 
 
+def _indexed_parts(word: str) -> list[str]:
+    """The runs of letters and digits an index keeps of a searched word (quote-free: the PostgreSQL
+    query is written from them)."""
+    return [part for part in _INDEXED_PART.findall(word.lower()) if len(part.encode()) <= _WORD_BYTES]
+
+
 def tickets_with_text(text: str, postgres: bool, phrase: bool = False) -> tuple[str, list]:
     """SQL selecting the ids of tickets whose messages, requester, customer or subject, or one of
     whose notes (internal, or given with a hand-off, and not undone), hold every word of `text`;
@@ -42,17 +88,18 @@ def tickets_with_text(text: str, postgres: bool, phrase: bool = False) -> tuple[
         f"WHERE t.requester_email {like_op} ? ESCAPE '\\' OR t.requester_name {like_op} ? ESCAPE '\\' "
         f"OR c.name {like_op} ? ESCAPE '\\' OR t.subject {like_op} ? ESCAPE '\\'"
     )
-    parts = [found for word in words if (found := _INDEXED_PART.findall(word.lower()))]
+    parts = [found for word in words if (found := _indexed_parts(word))]
     if not parts:  # only punctuation: nothing the indexes keep, the substring alone decides
         return in_ticket, [like] * 4
     if postgres:
-        # The same words FTS5 sees (the schema strips punctuation); unlike FTS5, accents are not folded.
+        # The same words FTS5 sees, as search_vector keeps them; unlike FTS5, accents are not folded.
+        quoted = [[f"'{part}'" for part in word] for word in parts]
         if phrase:
-            match = " <-> ".join(part for word in parts for part in word)
+            match = " <-> ".join(part for word in quoted for part in word)
         else:  # a phrase per word, its last part a prefix
-            match = " & ".join(f"({' <-> '.join(word)}:*)" for word in parts)
-        in_messages = "SELECT ticket_id FROM message WHERE search @@ to_tsquery('simple', ?)"
-        in_notes = "SELECT e.ticket_id FROM event e WHERE e.kind IN ('note', 'owner') AND e.search @@ to_tsquery('simple', ?)"
+            match = " & ".join(f"({' <-> '.join(word)}:*)" for word in quoted)
+        in_messages = "SELECT ticket_id FROM message WHERE search @@ ?::tsquery"
+        in_notes = "SELECT e.ticket_id FROM event e WHERE e.kind IN ('note', 'owner') AND e.search @@ ?::tsquery"
     else:
         phrases = [" ".join(word) for word in parts]  # FTS5 splits "pre-upgrade" the same way
         match = f'"{" ".join(phrases)}"' if phrase else " ".join(f'"{each}"*' for each in phrases)

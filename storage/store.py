@@ -21,7 +21,7 @@ from .config import Config
 from .database import ChangeWatch, describe, is_postgres, is_unavailable, open_database, shared_group
 from .drafts import KeptDrafts
 from .errors import DraftKeptHere, Seen, StoreError
-from .fulltext import SEARCH_WORD, tickets_with_text
+from .fulltext import SEARCH_WORD, search_vector, tickets_with_text
 from .models import (
     BaseModel,
     Customer,
@@ -85,9 +85,15 @@ class MessageRecord:
     source: str
     parser_version: int
     thread_ids: Sequence[str] = field(default=())  # ids this message answers, nearest first
+    # Its words for PostgreSQL's search (fulltext.search_vector), where a parsing process made them
+    search_vector: str | None = None
+
+    def searched_text(self) -> str:
+        """What a search looks in: the columns of SQLite's message_fts."""
+        return f"{self.subject} {self.from_name} {self.from_email} {self.body_text}"
 
 
-_COPIED_FROM_RECORD = tuple(f.name for f in fields(MessageRecord) if f.name not in ("raw_zlib", "thread_ids"))
+_COPIED_FROM_RECORD = tuple(f.name for f in fields(MessageRecord) if f.name not in ("raw_zlib", "thread_ids", "search_vector"))
 
 
 @dataclass
@@ -104,7 +110,7 @@ class _Batch:
     next_ticket_id: int | None = None
     messages: list[dict] = field(default_factory=list)  # written together at the end, in order
     events: list[dict] = field(default_factory=list)  # likewise
-    searchable: list[tuple] = field(default_factory=list)  # message_fts rows, filled together at the end
+    searchable: list[tuple] = field(default_factory=list)  # SQLite's message_fts rows, filled together at the end
     touched: set[int] = field(default_factory=set)  # tickets whose due times to refresh at the end
 
     def is_new(self, record: MessageRecord) -> bool:
@@ -124,7 +130,6 @@ class _Batch:
             _keep_newest(self.newest_with_id, record.message_id, stored_id, ticket_id)
         if record.in_reply_to is not None:
             _keep_newest(self.newest_reply_to, record.in_reply_to, stored_id, ticket_id)
-        self.searchable.append((stored_id, record.subject, record.from_name, record.from_email, record.body_text))
         self.touched.add(ticket_id)
 
     def log(self, ticket_id: int, kind: str, data: dict, at: datetime, version: int | None = None) -> None:
@@ -146,7 +151,14 @@ def _in_lists(values: Iterable) -> Iterator[tuple[str, list]]:
 
 def _db_values(model: type[BaseModel], values: dict) -> list:
     convert = _converters(model)
-    return [value if (to_db := convert[name]) is None else to_db(value) for name, value in values.items()]
+    return [value if (to_db := convert.get(name)) is None else to_db(value) for name, value in values.items()]
+
+
+def _column(model: type[BaseModel], name: str) -> str:
+    """A field's column; a column the model leaves out (PostgreSQL's message search, which
+    SQLite's table lacks) by its own name, its value written as it is."""
+    field = model._meta.fields.get(name)
+    return name if field is None else field.column_name
 
 
 @cache
@@ -407,7 +419,7 @@ class Store:
                 self._execute(f"SELECT setval({_TICKET_SEQUENCE}, ?)", (batch.next_ticket_id - 1,))
             self._insert_many(Message, batch.messages)
             self._insert_many(Event, batch.events)
-            if not self.on_postgres:  # PostgreSQL indexes a generated column (storage/migrations.py)
+            if not self.on_postgres:
                 self.db.cursor().executemany(
                     "INSERT INTO message_fts (rowid, subject, from_name, from_email, body_text) VALUES (?, ?, ?, ?, ?)",
                     batch.searchable,
@@ -467,16 +479,19 @@ class Store:
         if created:
             ticket = self._open_ticket(batch, record, outbound)
         copied = {name: getattr(record, name) for name in _COPIED_FROM_RECORD}
-        batch.messages.append(
-            dict(
-                id=stored_id,
-                ticket=ticket.id,
-                direction="out" if outbound else "in",
-                raw=record.raw_zlib,
-                created_at=self.clock.now(),
-                **copied,
-            )
+        message = dict(
+            id=stored_id,
+            ticket=ticket.id,
+            direction="out" if outbound else "in",
+            raw=record.raw_zlib,
+            created_at=self.clock.now(),
+            **copied,
         )
+        if self.on_postgres:
+            message["search"] = record.search_vector or search_vector(record.searched_text())
+        else:
+            batch.searchable.append((stored_id, record.subject, record.from_name, record.from_email, record.body_text))
+        batch.messages.append(message)
         batch.stored(record, stored_id, ticket.id)
         if not created:
             self._after_reply(batch, ticket, record, outbound, stored_id)
@@ -582,7 +597,7 @@ class Store:
         key = ("insert", model, names, returning)
         sql = self._sql.get(key)
         if sql is None:
-            columns = ", ".join(model._meta.fields[name].column_name for name in names)
+            columns = ", ".join(_column(model, name) for name in names)
             marks = ", ".join([self.db.param] * len(names))
             returning_id = " RETURNING id" if returning and self.on_postgres else ""
             sql = self._sql[key] = f"INSERT INTO {model._meta.table_name} ({columns}) VALUES ({marks}){returning_id}"

@@ -27,6 +27,7 @@ from frontdesk.mail.imap_sync import Limits, MailboxSync, SyncError
 from frontdesk.mail.ingest import IngestSummary
 from frontdesk.storage.clock import FrozenClock
 from frontdesk.storage.config import Config, ServerConfig
+from frontdesk.storage.find import find
 from frontdesk.storage.lease import Lease
 from frontdesk.storage.store import Store
 from frontdesk.tui.cli import main as frontdesk
@@ -372,6 +373,27 @@ def test_parsing_in_processes_makes_the_same_tickets_as_parsing_here(
     assert any(message_id is None for _, message_id, _, _ in messages)
     late_tickets = {ticket for ticket, message_id, _, _ in messages if message_id and message_id.startswith("late.")}
     assert len(late_tickets) == 5
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_mail_parsed_in_processes_for_postgresql_is_found_by_words_and_phrases(dovecot: Dovecot, store: Store) -> None:
+    """For PostgreSQL the parsing processes also list each message's search words, which the
+    store writes as they come."""
+    folder = dovecot.new_folder()
+    mail = customer_mail("bulk", 1200)
+    mail[700] = build_mail(subject="Grüße from Zürich", body="The nightly re-index stalls at shard 7.", message_id="shard@acme.example")
+    dovecot.append(folder, mail)
+    workers: list[int] = []
+    on_batch = lambda _, __: workers.append(len(multiprocessing.active_children()))  # noqa: E731
+    engine(dovecot, store, folder, limits=Limits(parse_processes=2), on_batch=on_batch).sync_once()
+
+    assert max(workers) > 0, "parsed in a pool"
+    shard_ticket = store.db.execute_sql("SELECT ticket_id FROM message WHERE message_id = 'shard@acme.example'").fetchone()[0]
+    assert store.search("zürich") == [shard_ticket]
+    assert [view.id for view in find(store, '"re-index stalls" shard')] == [shard_ticket]
+    assert find(store, '"stalls re-index"') == []
+    unindexed = store.db.execute_sql("SELECT count(*) FROM message WHERE search IS NULL OR search = ''::tsvector").fetchone()[0]
+    assert unindexed == 0
 
 
 def test_a_parsing_process_that_dies_leaves_its_work_to_the_sync(dovecot: Dovecot, store: Store) -> None:

@@ -101,6 +101,9 @@ def test_mail_stored_after_the_upgrade_is_found_by_search(v1_database, config, c
         if not store.on_postgres:  # the store fills the index itself, a batch at a time: no trigger per row
             triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'message'"
             assert [name for (name,) in store.db.execute_sql(triggers)] == ["message_fts_delete"]
+        else:  # nor a column the server computes: the store writes the words (fulltext.search_vector)
+            computed = "SELECT is_generated FROM information_schema.columns WHERE table_name = 'message' AND column_name = 'search'"
+            assert store.db.execute_sql(computed).fetchone() == ("NEVER",)
     finally:
         store.close()
 

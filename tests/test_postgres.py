@@ -87,6 +87,9 @@ SEARCHES = [
     "nothing-like-this",
     "Doe",
     "x",
+    "zürich",
+    "grüße aus",
+    "日本語",
 ]
 
 
@@ -97,6 +100,7 @@ def _search_results(target, config, clock, mail) -> dict[str, list[int]]:
         ingestor.ingest(mail(subject="Helm upgrade hangs", body="The pre-upgrade hook never finishes.", message_id="a1@x"), "t")
         ingestor.ingest(mail(subject="Licence question", sender="Eve <eve@elite.example>", body="How many seats?", message_id="a2@x"), "t")
         ingestor.ingest(mail(subject="Export to CSV", sender="Jo Doe <jo@other.example>", body="x marks the spot", message_id="a3@x"), "t")
+        ingestor.ingest(mail(subject="Grüße aus Zürich", body="日本語 のメール", message_id="a4@x"), "t")
         return {query: sorted(store.search(query)) for query in SEARCHES}
     finally:
         store.close()
@@ -108,6 +112,7 @@ def test_search_answers_the_same_on_both_backends(tmp_path, postgres_url, config
     on_postgres = _search_results(postgres_url, config, clock, mail)
     assert on_postgres == on_sqlite
     assert on_sqlite["helm"] == [1] and on_sqlite["seats licence"] == [2] and on_sqlite["nothing-like-this"] == []
+    assert on_sqlite["grüße aus"] == on_sqlite["日本語"] == [4]
 
 
 def test_a_draft_written_while_the_server_is_down_is_kept_here_then_saved(postgres_server, postgres_url, config, clock, mail):

@@ -13,6 +13,7 @@ from peewee import IntegrityError
 from frontdesk.mail.ingest import Ingestor, prepare
 from frontdesk.storage import usecases
 from frontdesk.storage.config import load_config
+from frontdesk.storage.fulltext import search_vector
 from frontdesk.storage.migrations import SCHEMA_VERSION, schema_version
 from frontdesk.storage.models import MODELS, Event, Message, Ticket
 from frontdesk.storage.store import Store, StoreError, reply_subject
@@ -168,6 +169,27 @@ def test_search_finds_words_in_messages_requesters_and_customers(store, mail):
     assert store.search("elite") == [licence]
     assert store.search('seats" OR *') == [], "search syntax typed by the user is taken as words"
     assert store.search("   ") == []
+
+
+def test_a_message_with_more_words_than_an_index_holds_is_stored_with_the_rest_of_its_batch(store, mail):
+    # About 1 MB of distinct words: more than PostgreSQL's 1 MB tsvector, which used to fail the batch.
+    words = " ".join(f"w{index}z" for index in range(130_000))
+    dump = mail(subject="Log dump", body=f"{'a' * 3000} {words}", message_id="dump@acme.example")
+    after = mail(subject="Second question", body="Unrelated words here.", message_id="after@acme.example")
+    summary = list(Ingestor(store).ingest_all([("t", dump), ("t", after)]))[-1]
+    assert summary.new_tickets == 2
+    dump_ticket, after_ticket = 1, 2
+    assert store.search("w5z") == [dump_ticket] and store.search("w5z w40000z") == [dump_ticket]
+    assert store.search("unrelated") == [after_ticket]
+    assert store.search("a" * 3000) == [], "a word too long for an index is not searched for"
+
+
+def test_search_words_are_numbered_for_phrases_and_kept_within_what_an_index_holds():
+    assert search_vector("Grüße, grüße! Re-index_now") == "'grüße':1 'grüße':2 're':3 'index':4 'now':5"
+    kept = search_vector(f"start {'x' * 2047} middle")
+    assert kept == "'start':1 'middle':3", "a word too long to index is left out; the count goes on"
+    many = search_vector(" ".join(f"w{index}" for index in range(200_000)))
+    assert many.startswith("'w0':1 'w1':2") and "'w199999'" not in many, "the first words, up to 1 MB"
 
 
 def test_search_finds_internal_notes_and_hand_off_notes_but_not_undone_ones(store, mail):
