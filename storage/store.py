@@ -334,23 +334,27 @@ class Store:
         due = _due_time(ticket_view(self.config, self.clock.now(), ticket_id))
         self._execute("UPDATE ticket SET next_due_at = ? WHERE id = ?", (_stored.db_value(due), ticket_id))
 
-    def _refresh_due_of(self, batch: _Batch) -> None:
-        """The due times of the tickets a batch touched, written in one go. From the tickets as the
-        batch holds them where nobody else can have changed them: on SQLite every one (its transaction
-        admits no other writer), on PostgreSQL those it opened; the views of the rest are read back."""
-        now = self.clock.now()
-        held = batch.opened if self.on_postgres else batch.tickets
-        policies = dict(Customer.select(Customer.id, Customer.policy).tuples())
-        due = [
-            (_stored.db_value(ticket_due_time(self.config, now, ticket, policies.get(ticket.customer_id))), ticket.id)
-            for ticket in (held[ticket_id] for ticket_id in batch.touched if ticket_id in held)
-        ]
-        due += [
-            (_stored.db_value(_due_time(view)), view.id)
-            for _, chunk in _in_lists(ticket_id for ticket_id in batch.touched if ticket_id not in held)
-            for view in views_where(self.config, now, Ticket.id.in_(chunk))
-        ]
+    def _refresh_due_of(self, batch: _Batch, policies: dict[int, str | None], now: datetime) -> None:
+        """The due times of the tickets a batch touched but didn't open (those are written with
+        theirs), in one go. From the tickets as the batch holds them where nobody else can have
+        changed them, on SQLite (its transaction admits no other writer); on PostgreSQL their views
+        are read back."""
+        earlier = [ticket_id for ticket_id in batch.touched if ticket_id not in batch.opened]
+        if self.on_postgres:
+            due = [
+                (_stored.db_value(_due_time(view)), view.id)
+                for _, chunk in _in_lists(earlier)
+                for view in views_where(self.config, now, Ticket.id.in_(chunk))
+            ]
+        else:
+            due = [
+                (_stored.db_value(self._due_in_memory(batch.tickets[ticket_id], policies, now)), ticket_id)
+                for ticket_id in earlier
+            ]
         self.db.cursor().executemany(self._portable("UPDATE ticket SET next_due_at = ? WHERE id = ?"), due)
+
+    def _due_in_memory(self, ticket: Ticket, policies: dict[int, str | None], now: datetime) -> datetime | None:
+        return ticket_due_time(self.config, now, ticket, policies.get(ticket.customer_id))
 
     def first_screen(self, limit: int = 200) -> list[TicketView]:
         return first_screen(self.config, self.clock.now(), limit)
@@ -412,6 +416,9 @@ class Store:
                 self._add_message(batch, record, outbound, next(message_ids)) if is_new else "duplicate"
                 for (record, outbound), is_new in zip(items, new, strict=True)
             ]
+            policies, now = dict(Customer.select(Customer.id, Customer.policy).tuples()), self.clock.now()
+            for ticket in batch.opened.values():  # nobody else has seen them: their due times as they stand
+                ticket.next_due_at = self._due_in_memory(ticket, policies, now)
             # Every column, so every row has the same ones (__data__: a customer's id, not a query for it)
             opened = [{name: ticket.__data__.get(name) for name in Ticket._meta.fields} for ticket in batch.opened.values()]
             self._insert_many(Ticket, opened)
@@ -424,7 +431,7 @@ class Store:
                     "INSERT INTO message_fts (rowid, subject, from_name, from_email, body_text) VALUES (?, ?, ?, ?, ?)",
                     batch.searchable,
                 )
-            self._refresh_due_of(batch)
+            self._refresh_due_of(batch, policies, now)
         return outcomes
 
     def _lookups(self, records: Sequence[MessageRecord]) -> _Batch:
@@ -588,8 +595,16 @@ class Store:
         return cursor.fetchone()[0] if self.on_postgres else cursor.lastrowid
 
     def _insert_many(self, model: type[BaseModel], rows: Sequence[dict]) -> None:
-        """Rows with the same columns, in their order, their ids not wanted."""
-        if rows:
+        """Rows with the same columns, in their order, their ids not wanted. On PostgreSQL by COPY:
+        the rows stream in one statement, where an INSERT each cost a third more."""
+        if not rows:
+            return
+        if self.on_postgres:
+            columns = ", ".join(_column(model, name) for name in rows[0])
+            with self.db.cursor().copy(f"COPY {model._meta.table_name} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(_db_values(model, row))
+        else:
             sql = self._insert_statement(model, tuple(rows[0]), False)
             self.db.cursor().executemany(sql, [_db_values(model, row) for row in rows])
 
