@@ -135,7 +135,7 @@ class Stages:
         return timed
 
 
-def split_sync(server, config_path: Path, db: Path) -> tuple[float, Stages]:
+def split_sync(server, config_path: Path, db: Path | str) -> tuple[float, Stages]:
     """`frontdesk sync`'s path (MailboxSync.sync_once) in this process, from an empty database,
     timed from outside: every IMAP FETCH, every parse_message run here, every wait for a parsed
     batch, every store transaction."""
@@ -156,7 +156,7 @@ def split_sync(server, config_path: Path, db: Path) -> tuple[float, Stages]:
     return total, stages
 
 
-def report_split(total: float, stages: Stages, count: int, base) -> None:
+def report_split(total: float, stages: Stages, count: int, base, into: str) -> None:
     seconds = stages.seconds
     parse, store = seconds["parse"], seconds["store"]
     wait = seconds["records"] - parse  # a batch parsed here is parsed while its records are asked for
@@ -166,7 +166,7 @@ def report_split(total: float, stages: Stages, count: int, base) -> None:
             ("  other: login, SEARCH, wait for FETCH", total - parse - wait - store),
             ("  frontdesk sync in this process, all", total),
             ("  fetching thread, busy in IMAP FETCH", seconds["fetch"]))
-    print("frontdesk sync, where the storing thread's time goes (in this process, no start-up):")
+    print(f"frontdesk sync into {into}, where the storing thread's time goes (in this process, no start-up):")
     for what, spent in rows:
         print(bench_import.Figure(what, count, spent, base).row(), flush=True)
     print(f"  (parse_message ran here for {stages.calls['parse']:,} of {count:,} messages; the others"
@@ -262,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
             figures[what] = bench_import.Figure(what, count, spent, base)
             base = base or figures[what]
             print(figures[what].row(), flush=True)
-        report_split(*split_sync(server, config, folder / "split.db"), count, base)
+        report_split(*split_sync(server, config, folder / "split.db"), count, base, "SQLite")
+        if postgres is not None:
+            split_db = bench_import.new_postgres_database(postgres, "split")
+            report_split(*split_sync(server, config, split_db), count, base, "PostgreSQL")
         mbsync_seconds = seconds.get("mbsync pull into a Maildir")
         if mbsync_seconds is None:
             print("mbsync: not installed (apt-get install isync): no comparison")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import starmap
 
 SEARCH_WORD = re.compile(r"\w[\w@.+-]*", re.UNICODE)
 _INDEXED_PART = re.compile(r"[^\W_]+")  # what both indexes keep of a word: runs of letters and digits
@@ -21,17 +22,17 @@ def search_vector(text: str) -> str:
     long to index is left out, and so is whatever comes after 1 MB of words."""
     lowered = text.lower()
     words = _INDEXED_PART.findall(lowered)
-    numbered: Iterable[tuple[str, int]] = zip(words, range(1, len(words) + 1))
+    numbered: Iterable[tuple[int, str]] = enumerate(words, 1)
     if words and (4 * len(lowered) + 5 * len(words) > _VECTOR_BYTES or 4 * max(map(len, words)) > _WORD_BYTES):
         numbered = _within_limits(numbered)
-    return " ".join(map("'%s':%d".__mod__, numbered))
+    return " ".join(starmap("'{1}':{0}".format, numbered))
 
 
-def _within_limits(numbered: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+def _within_limits(numbered: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
     """What a tsvector can hold, counted as PostgreSQL stores it: each word, aligned to 2 bytes,
     then the count of its positions and 2 bytes each."""
     kept, seen, size = [], {}, 0
-    for word, position in numbered:
+    for position, word in numbered:
         times = seen.get(word, 0)
         if times == 0:
             length = len(word.encode())
@@ -45,7 +46,7 @@ def _within_limits(numbered: Iterable[tuple[str, int]]) -> list[tuple[str, int]]
         if size > _VECTOR_BYTES:
             break
         seen[word] = times + 1
-        kept.append((word, position))
+        kept.append((position, word))
     return kept
 
 

@@ -45,7 +45,6 @@ from .views import (
     ticket_due_time,
     ticket_view,
     ticket_views,
-    views_where,
 )
 
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,9})\]")
@@ -56,6 +55,11 @@ _stored = UtcDateTimeField()
 # PostgreSQL: ticket numbers come from this sequence, taken by one batch at a time (Store._next_ticket_id)
 _TICKET_SEQUENCE = "pg_get_serial_sequence('ticket', 'id')"
 _OPENING_TICKETS = int.from_bytes(b"tickets")  # the advisory lock a batch holds meanwhile
+# What storing mail changes of a ticket it already had (Store._after_reply), and its due time
+_CHANGED_BY_MAIL = (
+    "updated_at", "created_at", "first_response_at", "state", "resolved_at", "pauses", "message_count", "version",
+    "next_due_at",
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,8 @@ class MessageRecord:
         return f"{self.subject} {self.from_name} {self.from_email} {self.body_text}"
 
 
-_COPIED_FROM_RECORD = tuple(f.name for f in fields(MessageRecord) if f.name not in ("raw_zlib", "thread_ids", "search_vector"))
+_NOT_COPIED = ("raw_zlib", "thread_ids", "search_vector")
+_COPIED_FROM_RECORD = tuple(f.name for f in fields(MessageRecord) if f.name not in _NOT_COPIED)
 
 
 @dataclass
@@ -334,24 +339,19 @@ class Store:
         due = _due_time(ticket_view(self.config, self.clock.now(), ticket_id))
         self._execute("UPDATE ticket SET next_due_at = ? WHERE id = ?", (_stored.db_value(due), ticket_id))
 
-    def _refresh_due_of(self, batch: _Batch, policies: dict[int, str | None], now: datetime) -> None:
-        """The due times of the tickets a batch touched but didn't open (those are written with
-        theirs), in one go. From the tickets as the batch holds them where nobody else can have
-        changed them, on SQLite (its transaction admits no other writer); on PostgreSQL their views
-        are read back."""
-        earlier = [ticket_id for ticket_id in batch.touched if ticket_id not in batch.opened]
-        if self.on_postgres:
-            due = [
-                (_stored.db_value(_due_time(view)), view.id)
-                for _, chunk in _in_lists(earlier)
-                for view in views_where(self.config, now, Ticket.id.in_(chunk))
-            ]
-        else:
-            due = [
-                (_stored.db_value(self._due_in_memory(batch.tickets[ticket_id], policies, now)), ticket_id)
-                for ticket_id in earlier
-            ]
-        self.db.cursor().executemany(self._portable("UPDATE ticket SET next_due_at = ? WHERE id = ?"), due)
+    def _update_earlier_tickets(self, batch: _Batch, policies: dict[int, str | None], now: datetime) -> None:
+        """Tickets from before the batch that it stored mail to, as it holds them, with their due
+        times: an UPDATE each, together. Nobody else changed them meanwhile: on SQLite the batch's
+        transaction admits no other writer; on PostgreSQL _lookups locked their rows."""
+        earlier = [batch.tickets[ticket_id] for ticket_id in batch.touched if ticket_id not in batch.opened]
+        for ticket in earlier:
+            ticket.next_due_at = self._due_in_memory(ticket, policies, now)
+        assignments = ", ".join(f"{Ticket._meta.fields[name].column_name} = ?" for name in _CHANGED_BY_MAIL)
+        rows = [
+            [*_db_values(Ticket, {name: getattr(ticket, name) for name in _CHANGED_BY_MAIL}), ticket.id]
+            for ticket in earlier
+        ]
+        self.db.cursor().executemany(self._portable(f"UPDATE ticket SET {assignments} WHERE id = ?"), rows)
 
     def _due_in_memory(self, ticket: Ticket, policies: dict[int, str | None], now: datetime) -> datetime | None:
         return ticket_due_time(self.config, now, ticket, policies.get(ticket.customer_id))
@@ -431,7 +431,7 @@ class Store:
                     "INSERT INTO message_fts (rowid, subject, from_name, from_email, body_text) VALUES (?, ?, ?, ?, ?)",
                     batch.searchable,
                 )
-            self._refresh_due_of(batch, policies, now)
+            self._update_earlier_tickets(batch, policies, now)
         return outcomes
 
     def _lookups(self, records: Sequence[MessageRecord]) -> _Batch:
@@ -452,8 +452,10 @@ class Store:
         batch.raw_digests.update(digest for (digest,) in self._rows_in(sql, digests))
         ticket_ids = {ticket_id for _, ticket_id in [*batch.newest_with_id.values(), *batch.newest_reply_to.values()]}
         ticket_ids.update(int(token.group(1)) for record in records if (token := _TICKET_TOKEN.search(record.subject)))
-        for marks, chunk in _in_lists(ticket_ids):
-            found = Ticket.raw(self._portable(f"SELECT * FROM ticket WHERE id IN ({marks})"), *chunk)
+        # On PostgreSQL locked until the batch ends: it changes them in memory (_update_earlier_tickets)
+        lock = " ORDER BY id FOR UPDATE" if self.on_postgres else ""
+        for marks, chunk in _in_lists(sorted(ticket_ids)):
+            found = Ticket.raw(self._portable(f"SELECT * FROM ticket WHERE id IN ({marks}){lock}"), *chunk)
             batch.tickets.update((ticket.id, ticket) for ticket in found)
         return batch
 
@@ -568,7 +570,7 @@ class Store:
         elif record.auto is None and ticket.state in ("waiting", "resolved"):
             changes.update(self._state_changes(ticket, "open", at))
             moved = {"from": ticket.state, "to": "open"}
-        version = self._count_message(batch, ticket, changes, new_version=not outbound)
+        version = self._count_message(ticket, changes, new_version=not outbound)
         if outbound:
             version = None
         if moved is not None:
@@ -618,28 +620,11 @@ class Store:
             sql = self._sql[key] = f"INSERT INTO {model._meta.table_name} ({columns}) VALUES ({marks}){returning_id}"
         return sql
 
-    def _count_message(self, batch: _Batch, ticket: Ticket, changes: dict, new_version: bool) -> int:
-        """Apply a message's changes to its ticket, in the database and in `ticket`; returns the
-        ticket's version after them."""
-        if ticket.id in batch.opened:  # not written yet: it will be written as it ends up
-            ticket.message_count += 1
-            ticket.version += new_version
-            for name, value in changes.items():
-                setattr(ticket, name, value)
-            return ticket.version
-        key = ("message", tuple(changes), new_version)
-        sql = self._sql.get(key)
-        if sql is None:
-            assignments = [f"{Ticket._meta.fields[name].column_name} = {self.db.param}" for name in changes]
-            assignments.append("message_count = message_count + 1")
-            if new_version:
-                assignments.append("version = version + 1")
-            sql = self._sql[key] = (
-                f"UPDATE ticket SET {', '.join(assignments)} WHERE id = {self.db.param} "
-                "RETURNING message_count, version"
-            )
-        counted = self.db.execute_sql(sql, [*_db_values(Ticket, changes), ticket.id]).fetchone()
-        ticket.message_count, ticket.version = counted
+    def _count_message(self, ticket: Ticket, changes: dict, new_version: bool) -> int:
+        """Apply a message's changes to its ticket as the batch holds it, written when the batch
+        ends; returns the ticket's version after them."""
+        ticket.message_count += 1
+        ticket.version += new_version
         for name, value in changes.items():
             setattr(ticket, name, value)
         return ticket.version

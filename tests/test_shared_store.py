@@ -3,6 +3,10 @@ woken by them, and is not woken by the mailbox lease's heartbeat."""
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 from frontdesk.mail.ingest import Ingestor
 from frontdesk.storage import usecases
 from frontdesk.storage.lease import Lease
@@ -50,3 +54,26 @@ def test_the_mailbox_heartbeat_wakes_nobody(database, config, clock):
     finally:
         holder.close()
         inbox.close()
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_mail_for_a_ticket_a_rep_is_changing_waits_for_the_change_and_builds_on_it(database, config, clock, mail):
+    """A batch holds the tickets it threads into as it read them: it must not read one under a
+    change another session hasn't committed yet."""
+    sync, rep = Store.open(database, config, clock), Store.open(database, config, clock)
+    try:
+        Ingestor(sync).ingest(mail(subject="Login loop", message_id="first@acme.example"), "test")
+        ticket_id = Ticket.select(Ticket.id).scalar(sync.db)
+        reply = mail(subject="Re: Login loop", message_id="second@acme.example", in_reply_to="first@acme.example")
+        storing = threading.Thread(target=lambda: Ingestor(sync).ingest(reply, "test"))
+        with rep.transaction():  # the rep's change, not committed yet
+            usecases.triage(rep, ticket_id, 1)
+            storing.start()
+            storing.join(1.0)
+            assert storing.is_alive(), "the mail waits for the change"
+        storing.join(10.0)
+        view = sync.view(ticket_id)
+        assert (view.severity, view.message_count, view.version) == (1, 2, 2), "one version for each"
+    finally:
+        sync.close()
+        rep.close()
