@@ -25,8 +25,11 @@ from email.parser import BytesParser, Parser
 from email.policy import Compat32
 from email.utils import getaddresses, parsedate_tz
 
+from . import boundaries
 from .html_text import html_to_text
 from .safe_text import display_line, display_safe
+
+boundaries.install()
 
 __all__ = ["Address", "Attachment", "ParsedMessage", "parse_message"]
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from frontdesk.mail import boundaries
 from frontdesk.mail.parse import Address, Attachment, ParsedMessage, _plain_addresses, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
@@ -554,3 +555,51 @@ def test_mutated_messages(seed: bytes, edits: list[tuple[int, int, bytes]]) -> N
     msg = parse_message(raw)
     assert_well_formed(msg)
     assert not any(d.startswith("message unreadable") for d in msg.defects)
+
+
+def _stdlib_boundary_pattern(boundary: str) -> str:
+    """The pattern email.feedparser compiles for a multipart's boundary."""
+    return "(?P<sep>" + re.escape("--" + boundary) + r")(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$"
+
+
+def _boundary_match(matcher, line: str) -> tuple | None:
+    found = matcher.match(line)
+    return None if found is None else (found.group("end"), found.group("ws"), found.group("linesep"), found.end())
+
+
+@given(
+    boundary=st.text(min_size=1, max_size=30),
+    tail=st.sampled_from(["", "--", " \t", "--  ", "x", "-", "\t--"]),
+    end=st.sampled_from(["", "\r\n", "\n", "\r", "\n\n", "\r\n "]),
+    cut=st.booleans(),
+)
+@settings(max_examples=400, deadline=None)
+def test_a_boundary_line_is_found_as_the_stdlib_pattern_finds_it(boundary, tail, end, cut):
+    pattern = _stdlib_boundary_pattern(boundary)
+    fast = boundaries._FeedparserRe.compile(pattern)
+    assert isinstance(fast, boundaries.BoundaryLine)
+    separator = "--" + boundary
+    line = (separator[:-1] if cut else separator) + tail + end
+    assert _boundary_match(fast, line) == _boundary_match(re.compile(pattern), line)
+    assert _boundary_match(fast, "x" + line) is None
+
+
+def test_the_feedparser_finds_boundaries_without_compiling_them(monkeypatch):
+    made: list[str] = []
+
+    class Recorded(boundaries.BoundaryLine):
+        def __init__(self, separator: str) -> None:
+            made.append(separator)
+            super().__init__(separator)
+
+    monkeypatch.setattr(boundaries, "BoundaryLine", Recorded)
+    boundary = "=_a+b*c?(d)[e]"
+    raw = (
+        f'Content-Type: multipart/mixed; boundary="{boundary}"\r\nSubject: two parts\r\n\r\n'
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nFirst part.\r\n"
+        f'--{boundary}\r\nContent-Type: text/plain; name="notes.txt"\r\n\r\nSecond part.\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    parsed = parse_message(raw)
+    assert made == [f"--{boundary}"], "this Python's feedparser builds the pattern install() knows"
+    assert parsed.text.strip() == "First part." and [a.filename for a in parsed.attachments] == ["notes.txt"]
