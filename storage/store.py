@@ -155,8 +155,23 @@ def _in_lists(values: Iterable) -> Iterator[tuple[str, list]]:
 
 
 def _db_values(model: type[BaseModel], values: dict) -> list:
+    return _db_rows(model, [values])[0]
+
+
+def _db_rows(model: type[BaseModel], rows: Sequence[dict]) -> list[list]:
+    """Rows with the same columns, in their order, as the database takes them: only the columns
+    whose field converts are touched (a message has 7 of 25)."""
+    if not rows:
+        return []
     convert = _converters(model)
-    return [value if (to_db := convert.get(name)) is None else to_db(value) for name, value in values.items()]
+    converting = [(index, to_db) for index, name in enumerate(rows[0]) if (to_db := convert.get(name)) is not None]
+    converted = []
+    for row in rows:
+        values = list(row.values())
+        for index, to_db in converting:
+            values[index] = to_db(values[index])
+        converted.append(values)
+    return converted
 
 
 def _column(model: type[BaseModel], name: str) -> str:
@@ -347,10 +362,8 @@ class Store:
         for ticket in earlier:
             ticket.next_due_at = self._due_in_memory(ticket, policies, now)
         assignments = ", ".join(f"{Ticket._meta.fields[name].column_name} = ?" for name in _CHANGED_BY_MAIL)
-        rows = [
-            [*_db_values(Ticket, {name: getattr(ticket, name) for name in _CHANGED_BY_MAIL}), ticket.id]
-            for ticket in earlier
-        ]
+        changed = [{name: getattr(ticket, name) for name in (*_CHANGED_BY_MAIL, "id")} for ticket in earlier]
+        rows = _db_rows(Ticket, changed)
         self.db.cursor().executemany(self._portable(f"UPDATE ticket SET {assignments} WHERE id = ?"), rows)
 
     def _due_in_memory(self, ticket: Ticket, policies: dict[int, str | None], now: datetime) -> datetime | None:
@@ -604,11 +617,11 @@ class Store:
         if self.on_postgres:
             columns = ", ".join(_column(model, name) for name in rows[0])
             with self.db.cursor().copy(f"COPY {model._meta.table_name} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(_db_values(model, row))
+                for values in _db_rows(model, rows):
+                    copy.write_row(values)
         else:
             sql = self._insert_statement(model, tuple(rows[0]), False)
-            self.db.cursor().executemany(sql, [_db_values(model, row) for row in rows])
+            self.db.cursor().executemany(sql, _db_rows(model, rows))
 
     def _insert_statement(self, model: type[BaseModel], names: tuple[str, ...], returning: bool) -> str:
         key = ("insert", model, names, returning)
