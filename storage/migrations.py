@@ -393,6 +393,8 @@ def upgrade(db: Database) -> int:
     """Bring the database to SCHEMA_VERSION; each step commits with its version or not at all.
     Returns the version found. Safe when two processes open a new database at the same moment."""
     found = schema_version(db)
+    if found == SCHEMA_VERSION:  # as usual: no lock to take (SQLite's would wait for any writer)
+        return found
     while True:
         with db.atomic():
             _lock_for_upgrade(db)

@@ -217,10 +217,15 @@ class Store:
         db = open_database(target, password, group=shared_group(target, config), notices=notices)
         store = cls(target, db, config, clock, ChangeWatch(db, str(target), password))
         store.notices = notices
-        with store.db.atomic():
-            store._sync_directory_if_changed()
-            store._seed_snippets()
-            store._refresh_due_times_if_settings_changed()
+        expected = store._facts_expected()
+        # Read first, without the write lock (SQLite's IMMEDIATE transaction would wait for a sync's
+        # batch): only a new config or version has anything to write.
+        if store._facts(expected) != expected:
+            with store.db.atomic():
+                store._sync_directory_if_changed(expected["directory"])
+                store._seed_built_in_snippets(expected["built-in snippets"])
+                store._refresh_due_times_if_settings_changed(expected["sla_settings"])
+        store._read_team_snippets()
         return store
 
     @property
@@ -244,10 +249,17 @@ class Store:
 
     # --- people and snippets from the configuration ---------------------------------------
 
-    def _sync_directory_if_changed(self) -> None:
+    def _facts_expected(self) -> dict[str, str]:
+        """What the stored facts say once this config and version have been opened."""
+        return {
+            "directory": _digest((self.config.customers, self.config.owners)),
+            "built-in snippets": _digest(sorted(BUILT_IN_SNIPPETS)),
+            "sla_settings": self._sla_settings(),
+        }
+
+    def _sync_directory_if_changed(self, directory: str) -> None:
         """Its UPDATEs scan the tickets (a tenth of a second at 100,000): only when the config's
         customers or owners differ from those of the last open."""
-        directory = _digest((self.config.customers, self.config.owners))
         if self._fact("directory") != directory:
             self._sync_directory()
             self._keep_fact("directory", directory)
@@ -284,15 +296,16 @@ class Store:
                 .execute()
             )
 
-    def _seed_snippets(self) -> None:
-        """Built-ins once (a query each, so only when this version brings new ones); the team's
-        folder on every open, and again when its files change (`snippets`)."""
-        built_in = _digest(sorted(BUILT_IN_SNIPPETS))
+    def _seed_built_in_snippets(self, built_in: str) -> None:
+        """Once (a query each, so only when this version brings new ones)."""
         if self._fact("built-in snippets") != built_in:
             now = self.clock.now()
             for name, (title, body) in BUILT_IN_SNIPPETS.items():
                 Snippet.get_or_create(name=name, defaults=dict(title=title, body=body, updated_at=now))
             self._keep_fact("built-in snippets", built_in)
+
+    def _read_team_snippets(self) -> None:
+        """The team's folder on every open, and again when its files change (`snippets`)."""
         folder = self.config.support.snippets_dir
         if folder is None:
             return
@@ -332,8 +345,7 @@ class Store:
         customers = sorted((c.name, c.policy or "", tuple(c.domains)) for c in self.config.customers)
         return _digest((self.config.sla, self.config.calendar, customers))
 
-    def _refresh_due_times_if_settings_changed(self) -> None:
-        settings = self._sla_settings()
+    def _refresh_due_times_if_settings_changed(self, settings: str) -> None:
         if self._fact("sla_settings") == settings:
             return
         due = [(_stored.db_value(next_due(view.sla)), view.id) for view in self.views()]
@@ -344,6 +356,9 @@ class Store:
     def _fact(self, key: str) -> str | None:
         stored = StoreFact.get_or_none(StoreFact.key == key)
         return None if stored is None else stored.value
+
+    def _facts(self, keys: Iterable[str]) -> dict[str, str]:
+        return dict(StoreFact.select(StoreFact.key, StoreFact.value).where(StoreFact.key.in_(list(keys))).tuples())
 
     def _keep_fact(self, key: str, value: str) -> None:
         StoreFact.insert(key=key, value=value).on_conflict(

@@ -56,6 +56,30 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path, config, clock):
         Store.open(path, config, clock)
 
 
+def test_opening_the_store_does_not_wait_for_another_sessions_write(tmp_path, config, clock, mail):
+    """A sync's batch holds SQLite's write lock; an inbox opening meanwhile only reads, since an
+    upgrade, a new config or new built-in snippets are all it would write."""
+    path = tmp_path / "tickets.db"
+    first = Store.open(path, config, clock)
+    Ingestor(first).ingest(mail(subject="Login loop"), "test")
+    first.close()
+    writer = sqlite3.connect(path)
+    writer.execute("BEGIN IMMEDIATE")
+    opened: list[Store] = []
+    try:
+        opening = threading.Thread(target=lambda: opened.append(Store.open(path, config, clock)))
+        opening.start()
+        opening.join(10.0)  # the store's busy timeout is 30 s
+        assert opened, "opening waited for the write lock"
+        assert [view.subject for view in opened[0].first_screen()] == ["Login loop"]
+    finally:
+        writer.rollback()
+        writer.close()
+        opening.join()
+        for store in opened:
+            store.close()
+
+
 def test_triage_and_hand_off_are_logged(store, ticket_id):
     usecases.triage(store, ticket_id, 1)
     usecases.assign(store, ticket_id, "Bob@Example.com", note="helm upgrade loop")
