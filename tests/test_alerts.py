@@ -34,6 +34,12 @@ def test_new_ticket_and_clock_turns_are_announced_with_the_bell(store, clock):
         app.screen.reload()
         await settle(pilot)
         assert "New ticket #2 from Acme: Second [/oops]" in notices(app)
+        for step in (usecases.resolve, usecases.reopen):  # back to new, nobody having answered it
+            step(store, 2)
+            app.screen.reload()
+            await settle(pilot)
+        assert store.view(2).state == "new"
+        assert notices(app).count("New ticket #2 from Acme: Second [/oops]") == 1, "a ticket coming back is not new"
         # Untriaged: 24h response target, at risk with less than a fifth (4h48m) left.
         clock.advance(timedelta(hours=19, minutes=13))
         app.screen._tick()

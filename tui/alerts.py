@@ -44,17 +44,22 @@ class Alerts:
         report = partial(app.notify, severity="warning", markup=False, timeout=15)  # thread-safe
         self._command = NotifyCommand(command, report) if command else None
 
-    def loaded(self, rows: Sequence[TicketView], turns: list[ClockTurn], now: datetime) -> None:
-        """After each load: announce tickets new since the last one; wait for the clocks' `turns`
-        (plan_turns, worked out with the load: at 100,000 open tickets it took 0.4 s)."""
-        if self._known is not None and self.settings.new_ticket:
+    def loaded(self, rows: Sequence[TicketView], ids: frozenset[int], turns: list[ClockTurn], now: datetime) -> None:
+        """After each load: announce tickets new since the last one; wait for the clocks' `turns`.
+        `ids` (of the rows) and `turns` (plan_turns) were worked out with the load: at 100,000 open
+        tickets, on the event loop, they took 0.05 and 0.4 s."""
+        if self._known is None:
+            self._known = set(ids)
+            arrived: set[int] | frozenset[int] = frozenset()
+        else:
+            arrived = ids - self._known
+            self._known |= arrived  # every ticket shown since the start: one coming back (a resolve undone) is not new
+        if arrived and self.settings.new_ticket:
             for row in rows:
-                if row.id not in self._known and row.automated is None and row.state == "new":
+                if row.id in arrived and row.automated is None and row.state == "new":
                     self._announce(
                         "new_ticket", f"New ticket #{row.id} from {row.customer or row.requester}: {row.subject}"
                     )
-        # Every ticket shown since the start: one coming back (a resolve undone) is not new.
-        self._known = (self._known or set()) | {row.id for row in rows}
         while turns and turns[0][0] <= now:  # turned since the load: the last plan's to announce
             heapq.heappop(turns)
         self._turns = turns

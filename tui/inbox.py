@@ -201,6 +201,7 @@ class Loaded:
     found: dict[str, list[TicketView]] = field(default_factory=dict)  # the saved views only the store decides
     shown: Shown | None = None
     turns: list[ClockTurn] = field(default_factory=list)  # the clocks' turns after the load (alerts.plan_turns)
+    ids: frozenset[int] = frozenset()  # of the open tickets
 
 
 class InboxScreen(MovingActions, TicketActions, Background, Screen):
@@ -295,7 +296,8 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
                 resolved, total = store.recently_resolved(RESOLVED_SHOWN)
                 rows = store.views()
                 pending = pending_mail.load(store)
-                known = {row.id for row in rows} | {row.id for row in resolved}
+                ids = frozenset(row.id for row in rows)
+                known = ids | {row.id for row in resolved}
                 missing = sorted({entry.ticket_id for entry in pending.unsent} - known)
                 outbox_tickets = {row.id: row for row in store.views_of(missing)} if missing else {}
                 found = {key: _tickets_of_view(store, view.query) for key, view in saved.items() if view.query.needs_store}
@@ -303,12 +305,12 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
                 shown = None
                 if view_key is not None:
                     shown = Shown(view_key, inbox_views.select(rows + resolved, view_key, now, me), inbox_views.counts(rows, now, me))
-                return Loaded(rows, resolved, total, pending, outbox_tickets, found, shown, plan_turns(rows, now))
+                return Loaded(rows, resolved, total, pending, outbox_tickets, found, shown, plan_turns(rows, now), ids)
 
         self.in_background(load, self._loaded, group="load", exclusive=True)
 
     def _loaded(self, loaded: Loaded) -> None:
-        self._alerts.loaded(loaded.rows, loaded.turns, self.app.clock.now())
+        self._alerts.loaded(loaded.rows, loaded.ids, loaded.turns, self.app.clock.now())
         self._announce_failures(loaded.pending)
         before = self.loaded.pending
         self.loaded = loaded

@@ -230,9 +230,10 @@ class TicketTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self._width, len(rows) + 1)
         self._shown_clocks.clear()
         self.cursor = min(index if index is not None else self.cursor, max(0, len(rows) - 1))
-        shown = {row.id for row in rows}
-        if not self.selection <= shown:  # marks survive a reload, but not a ticket leaving the rows
-            self._select(self.selection & shown)
+        if self.selection:  # marks survive a reload, but not a ticket leaving the rows
+            shown = {row.id for row in rows}
+            if not self.selection <= shown:
+                self._select(self.selection & shown)
         self.refresh()
 
     def sort_by(self, column: str, descending: bool | None = None) -> None:
