@@ -37,7 +37,7 @@ class Alerts:
     def __init__(self, app) -> None:
         self.app = app
         self.settings = app.config.alerts
-        self._known: set[int] | None = None  # None until the first load: nothing is new then
+        self._known: frozenset[int] | None = None  # None until the first load: nothing is new then
         self._turns: list[ClockTurn] = []
         self._rang = False
         command = app.config.notify.command
@@ -49,11 +49,11 @@ class Alerts:
         `ids` (of the rows) and `turns` (plan_turns) were worked out with the load: at 100,000 open
         tickets, on the event loop, they took 0.05 and 0.4 s."""
         if self._known is None:
-            self._known = set(ids)
-            arrived: set[int] | frozenset[int] = frozenset()
+            self._known, arrived = ids, frozenset()
         else:
             arrived = ids - self._known
-            self._known |= arrived  # every ticket shown since the start: one coming back (a resolve undone) is not new
+            if arrived:  # every ticket shown since the start: one coming back (a resolve undone) is not new
+                self._known |= arrived
         if arrived and self.settings.new_ticket:
             for row in rows:
                 if row.id in arrived and row.automated is None and row.state == "new":

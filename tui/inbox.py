@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, partial
 from typing import TYPE_CHECKING
 
@@ -201,7 +201,7 @@ class Loaded:
     found: dict[str, list[TicketView]] = field(default_factory=dict)  # the saved views only the store decides
     shown: Shown | None = None
     turns: list[ClockTurn] = field(default_factory=list)  # the clocks' turns after the load (alerts.plan_turns)
-    ids: frozenset[int] = frozenset()  # of the open tickets
+    ids: frozenset[int] = frozenset()  # of the open tickets, for the alerts (not kept after)
 
 
 class InboxScreen(MovingActions, TicketActions, Background, Screen):
@@ -313,7 +313,7 @@ class InboxScreen(MovingActions, TicketActions, Background, Screen):
         self._alerts.loaded(loaded.rows, loaded.ids, loaded.turns, self.app.clock.now())
         self._announce_failures(loaded.pending)
         before = self.loaded.pending
-        self.loaded = loaded
+        self.loaded = replace(loaded, ids=frozenset())  # the alerts keep what they need of them: 4 MB at 100,000
         self._make_marks()
         self._show_rows(loaded.shown)
         if loaded.pending != before:
