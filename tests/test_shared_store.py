@@ -25,7 +25,9 @@ def test_two_sessions_see_and_are_woken_by_each_others_changes(database, config,
     sam.watch_changes()
     alex.watch_changes()
     try:
-        Ingestor(sam).ingest(mail(subject="Login loop"), "test")
+        seen = alex.data_version()
+        Ingestor(sam).ingest(mail(subject="Login loop"), "test")  # on PostgreSQL its rows go in by COPY
+        assert _changed(alex, seen), "new mail wakes the other session"
         ticket_id = Ticket.select(Ticket.id).scalar(sam.db)
         seen = alex.data_version()
         usecases.triage(sam, ticket_id, 1)
