@@ -375,6 +375,34 @@ def test_parsing_in_processes_makes_the_same_tickets_as_parsing_here(
     assert len(late_tickets) == 5
 
 
+def test_parsing_in_processes_makes_the_same_tickets_and_search_words_on_postgresql(
+    dovecot: Dovecot, config: Config, clock: FrozenClock, postgres_server
+) -> None:
+    """There the processes also make the search words, which a sync parsing here leaves to the store."""
+    folder = dovecot.new_folder()
+    dovecot.append(folder, help_desk_mail(1500))
+
+    workers: list[int] = []
+    on_batch = lambda _, __: workers.append(len(multiprocessing.active_children()))  # noqa: E731
+
+    def sync_into(url: str, processes: int) -> tuple[list[tuple], list[tuple]]:
+        store = Store.open(url, config, clock)
+        try:
+            engine(dovecot, store, folder, limits=Limits(parse_processes=processes), on_batch=on_batch).sync_once()
+            tickets = rows(store, "SELECT id, subject, state, message_count, version, next_due_at FROM ticket ORDER BY id")
+            messages = rows(store, "SELECT ticket_id, message_id, source, search::text FROM message ORDER BY id")
+            return tickets, messages
+        finally:
+            store.close()
+
+    inline = sync_into(postgres_server.new_database(), 1)
+    assert max(workers) == 0
+    pooled = sync_into(postgres_server.new_database(), 2)
+    assert max(workers) > 0, "the second sync parsed in a pool"
+    assert pooled == inline
+    assert all(search for *_, search in inline[1])
+
+
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_mail_parsed_in_processes_for_postgresql_is_found_by_words_and_phrases(dovecot: Dovecot, store: Store) -> None:
     """For PostgreSQL the parsing processes also list each message's search words, which the
