@@ -410,7 +410,7 @@ class MailboxSync:
 class _Parsing:
     """Turns fetched batches into records: during a big catch-up in a pool of processes (that
     lives as long as the catch-up), else in the storing thread when it gets to the batch. For
-    PostgreSQL the pool also lists each message's search words, which the store would otherwise."""
+    PostgreSQL the pool also lists each message's search words, which the store makes otherwise."""
 
     def __init__(self, limits: Limits, search_vectors: bool) -> None:
         self.limits = limits
