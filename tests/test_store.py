@@ -17,7 +17,7 @@ from frontdesk.storage.fulltext import search_vector
 from frontdesk.storage.migrations import SCHEMA_VERSION, schema_version
 from frontdesk.storage.models import MODELS, Event, Message, Ticket
 from frontdesk.storage.store import Store, StoreError, reply_subject
-from frontdesk.storage.views import next_due, ticket_view
+from frontdesk.storage.views import TicketView, next_due, ticket_view, views_where
 
 from conftest import NOW
 
@@ -39,6 +39,33 @@ def test_schema_is_current_and_matches_the_models(store):
         columns = {column.name for column in db.get_columns(model._meta.table_name)}
         extra = search_index if model in (Message, Event) else set()
         assert columns == {field.column_name for field in model._meta.sorted_fields} | extra, model.__name__
+
+
+
+def test_open_tickets_come_most_urgent_first_whatever_due_times_the_rows_keep(store, mail, clock):
+    """The load reads the tickets by the due time each row keeps, in batches, so that its sort has
+    little left to do; the order is still the clocks' own when a kept due time is stale."""
+    ingestor = Ingestor(store)
+    for number in range(150):  # more than two of the load's batches
+        ingestor.ingest(mail(subject=f"Question {number}", date=NOW - timedelta(hours=number * 7 % 100)), "test")
+    for ticket_id in range(1, 151):
+        if ticket_id % 3:
+            usecases.triage(store, ticket_id, ticket_id % 3)
+    usecases.wait(store, 5)
+    usecases.resolve(store, 6)
+    unsorted = views_where(store.config, clock.now(), Ticket.state != "resolved")
+
+    def most_urgent_first() -> list[int]:
+        # Equally urgent: the older first (business-day clocks of mail from one weekend end together).
+        return [view.id for view in sorted(unsorted, key=lambda view: (view.urgency(), view.created_at, view.id))]
+
+    assert len(unsorted) == 149
+    assert [view.id for view in store.views()] == most_urgent_first()
+    # Kept due times that are wrong: all in reverse, or none at all.
+    store.db.execute_sql("UPDATE ticket SET next_due_at = created_at")
+    assert [view.id for view in store.views()] == most_urgent_first()
+    store.db.execute_sql("UPDATE ticket SET next_due_at = NULL")
+    assert [view.id for view in store.views()] == most_urgent_first()
 
 
 def test_a_newer_schema_is_refused_with_a_reason(tmp_path, config, clock):
