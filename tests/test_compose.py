@@ -17,7 +17,7 @@ from frontdesk.storage import usecases
 from frontdesk.storage.config import Person
 from frontdesk.storage.models import Message, Snippet, Ticket
 from frontdesk.tui.app import FrontdeskApp
-from frontdesk.tui.compose import ComposeScreen, own_text, send_problem
+from frontdesk.tui.compose import SAVE_DELAY, ComposeScreen, own_text, send_problem
 from frontdesk.tui.held_screen import HeldScreen
 
 from conftest import NOW, run_app
@@ -457,12 +457,14 @@ def test_an_editor_that_cannot_run_is_named_and_the_draft_stays(store, ticket_id
     async def edit(pilot, screen: ComposeScreen) -> None:
         await type_text(pilot, "Hi")
         await pilot.press("ctrl+e")
+        await pilot.pause(SAVE_DELAY * 2)  # the typing's autosave, had it waited, would be due by now
         await settle(pilot)
         seen["text"], seen["screen"] = screen.editor.text, screen_text(pilot.app)
 
     compose(store, ticket_id, edit, size=(140, 24))
     assert seen["text"].startswith("Hi\n\nOn Wed")
-    assert said in seen["screen"]
+    assert said in seen["screen"], "the problem stays on the status line"
+    assert store.draft(ticket_id) == seen["text"], "what was typed before is saved all the same"
 
 
 def test_capital_r_on_a_ticket_opens_the_reply_straight_in_the_editor(demo_store, suspendable, tmp_path, monkeypatch):

@@ -287,17 +287,21 @@ class ComposeScreen(Background, Screen[bool]):
             return
         editor = self.editor
         edited = edit_suspended(self.app, editor.text, f"frontdesk-reply-{self.ticket_id}", ".eml")
+        changed = edited.text is not None and edited.text != editor.text
+        if changed:
+            editor.replace(edited.text, (0, 0), editor.document.end, maintain_selection_offset=False)
+            editor.move_cursor((0, 0))
+        if changed or self._dirty:
+            # Saved now, and quietly: a write still waiting for its timer would say "Draft saved."
+            # over what the line says next, a problem with the editor included.
+            self._stop_save_timer()
+            self._save_draft(quietly=True)
         if edited.text is None:
             self._status(f"{edited.problem}: your draft is as it was.", problem=True)
-            return
-        if edited.text == editor.text:
+        elif changed:
+            self._status("Back from your editor: read it over, then ctrl+s sends the reply.")
+        else:
             self._status("Back from your editor, nothing changed: ctrl+s sends the reply.")
-            return
-        editor.replace(edited.text, (0, 0), editor.document.end, maintain_selection_offset=False)
-        editor.move_cursor((0, 0))
-        self._stop_save_timer()
-        self._save_draft(quietly=True)
-        self._status("Back from your editor: read it over, then ctrl+s sends the reply.")
 
     # --- snippets --------------------------------------------------------------------------
 
