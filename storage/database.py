@@ -11,6 +11,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -165,6 +166,7 @@ class _Psycopg3(Psycopg3Adapter):
             self._psycopg = None  # check_driver says so when connecting
             return
         self._psycopg = psycopg
+        _copy_search_vectors_as_they_are()
         self._in_transaction = TransactionStatus.INTRANS
         self.txn_idle, self.txn_inerror, self.txn_unknown = (
             TransactionStatus.IDLE, TransactionStatus.INERROR, TransactionStatus.UNKNOWN,
@@ -188,6 +190,25 @@ class _Psycopg3(Psycopg3Adapter):
         # Inside a transaction a named cursor streams; outside one the server requires withhold.
         in_transaction = self.txn_status(conn) == self._in_transaction
         return conn.cursor(name=str(uuid.uuid1()), withhold=not in_transaction)
+
+
+@cache
+def _copy_search_vectors_as_they_are() -> None:
+    """fulltext.search_vector's bytes are tsvector's binary form already: a binary COPY
+    (Store._insert_many) sends them as they are. Asked for by the column's type alone, never for
+    a Python type: bytes stay bytea everywhere else."""
+    import psycopg
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class SearchVectorDumper(Dumper):
+        format = Format.BINARY
+        oid = psycopg.adapters.types["tsvector"].oid
+
+        def dump(self, obj: bytes) -> bytes:
+            return obj
+
+    psycopg.adapters.register_dumper(None, SearchVectorDumper)
 
 
 class _ServerDatabase(ReconnectMixin, PooledPostgresqlDatabase):

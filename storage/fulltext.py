@@ -4,6 +4,7 @@ words (storage/query.py) share, so that both answer alike on SQLite (FTS5) and P
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterable
 
 SEARCH_WORD = re.compile(r"\w[\w@.+-]*", re.UNICODE)
@@ -12,26 +13,42 @@ _INDEXED_PART = re.compile(r"[^\W_]+")  # what both indexes keep of a word: runs
 _WORD_BYTES = 2046
 _VECTOR_BYTES = 1_040_000
 _POSITIONS_KEPT = 256  # per word; PostgreSQL keeps no more
+_LAST_POSITION = 16383  # later words count as here, once
+_COUNT = struct.Struct(">i")
+_ONE_POSITION = struct.Struct(">xHH")  # the word's closing NUL, 1, its position
 
 
-def search_vector(text: str) -> str:
+def search_vector(text: str) -> bytes:
     """The words of `text` as the search finds them (lower-cased runs of letters and digits),
-    numbered for phrases, as PostgreSQL's tsvector input: the message index on PostgreSQL. Built
-    here, not by to_tsvector in the server, which cost half of storing a sync there. A word too
-    long to index is left out, and so is whatever comes after 1 MB of words."""
+    numbered for phrases: the message index on PostgreSQL, in tsvector's binary form, which COPY
+    takes as it is. Built here, not by to_tsvector in the server, which cost half of storing a sync
+    there; binary, the server has no text to parse. A word too long to index is left out, and so
+    is whatever comes after 1 MB of words."""
     lowered = text.lower()
     words = _INDEXED_PART.findall(lowered)
     numbered: Iterable[tuple[int, str]] = enumerate(words, 1)
     if words and (4 * len(lowered) + 5 * len(words) > _VECTOR_BYTES or 4 * max(map(len, words)) > _WORD_BYTES):
         numbered = _within_limits(numbered)
-    # Each word once with all its positions: a third less for the server to read than a word a position
-    positions: dict[str, str] = {}
+    positions: dict[str, list[int]] = {}
     for position, word in numbered:
-        if word in positions:
-            positions[word] += f",{position}"
+        kept = positions.get(word)
+        if kept is None:
+            positions[word] = [position]
+        elif len(kept) < _POSITIONS_KEPT:
+            kept.append(position)
+    # Where the text form would be cut by the server, the binary form must be cut here: positions
+    # rise, and the ones past 16383 are one at 16383.
+    past_last = len(words) > _LAST_POSITION
+    parts = [_COUNT.pack(len(positions))]  # the server sorts the words
+    for word, kept in positions.items():
+        parts.append(word.encode())
+        if past_last and kept[-1] > _LAST_POSITION:
+            kept = [position for position in kept if position < _LAST_POSITION] + [_LAST_POSITION]
+        if len(kept) == 1:
+            parts.append(_ONE_POSITION.pack(1, kept[0]))
         else:
-            positions[word] = f"'{word}':{position}"
-    return " ".join(positions.values())
+            parts.append(struct.pack(f">xH{len(kept)}H", len(kept), *kept))
+    return b"".join(parts)
 
 
 def _within_limits(numbered: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -161,3 +161,19 @@ def test_the_inbox_says_the_database_is_away_keeps_the_screen_and_carries_on(pos
         assert [e.data.get("text") for e in demo_store.events(ticket_id)][-1] == "called them"
 
     run_app(app, script)
+
+
+def test_the_search_words_sent_in_binary_are_those_the_server_reads_from_text(postgres_url, config, clock, mail):
+    """The message search goes to the server in tsvector's binary form, checked less than its text
+    form: the same words, positions and cuts as the server's own reading of them as text."""
+    words = ["ping"] * 300 + [f"w{index % 997}" for index in range(17_000)] + ["Zürich", "ping", "日本語"]
+    store = Store.open(postgres_url, config, clock)
+    try:
+        Ingestor(store).ingest(mail(subject="Log", sender="ops@acme.example", body=" ".join(words)), "t")
+        stored, made_of_text = store.db.execute_sql(
+            "SELECT search::text, %s::tsvector::text FROM message",
+            (" ".join(f"'{word}':{position}" for position, word in enumerate(["log", "ops", "acme", "example", *words], 1)).lower(),),
+        ).fetchone()
+    finally:
+        store.close()
+    assert stored == made_of_text
