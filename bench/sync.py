@@ -255,13 +255,14 @@ def main(argv: list[str] | None = None) -> int:
                 programs[f"frontdesk sync{label}, PostgreSQL"] = sync_into(python, "postgresql")
         if shutil.which("mbsync"):
             programs["mbsync pull into a Maildir"] = lambda: mbsync(server, folder, mailbox)
-        seconds = interleaved_medians(programs, args.runs)
+        seconds, busy = interleaved_medians(programs, args.runs)
         base = None
         figures = {}
         for what, spent in seconds.items():
             figures[what] = bench_import.Figure(what, count, spent, base)
             base = base or figures[what]
             print(figures[what].row(), flush=True)
+        report_busy(seconds, busy)
         report_split(*split_sync(server, config, folder / "split.db"), count, base, "SQLite")
         if postgres is not None:
             split_db = bench_import.new_postgres_database(postgres, "split")
@@ -280,15 +281,36 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def interleaved_medians(programs: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
-    """Each program `runs` times, taking turns, so a busy moment of the machine hits them alike."""
+def interleaved_medians(programs: dict[str, Callable[[], object]], runs: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Each program `runs` times, taking turns, so a busy moment of the machine hits them alike:
+    the median seconds of each, and the median CPU seconds the whole machine spent meanwhile."""
     times: dict[str, list[float]] = {what: [] for what in programs}
+    busy: dict[str, list[float]] = {what: [] for what in programs}
     for _ in range(runs):
         for what, work in programs.items():
-            started = time.perf_counter()
+            started, busy_before = time.perf_counter(), machine_busy_seconds()
             work()
             times[what].append(time.perf_counter() - started)
-    return {what: statistics.median(spent) for what, spent in times.items()}
+            busy[what].append(machine_busy_seconds() - busy_before)
+    return ({what: statistics.median(spent) for what, spent in times.items()},
+            {what: statistics.median(spent) for what, spent in busy.items()})
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent on anything but idling (/proc/stat): the
+    program's processes, the servers it talks to, and whatever else runs (keep that to nothing)."""
+    user, nice, system, idle, iowait, *rest = map(int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:])
+    return (user + nice + system + sum(rest[:3])) / os.sysconf("SC_CLK_TCK")  # irq, softirq, steal
+
+
+def report_busy(seconds: dict[str, float], busy: dict[str, float]) -> None:
+    """How much of the machine each program kept busy: a program using every core can only get
+    faster by doing less."""
+    cores = os.cpu_count() or 1
+    print(f"\nthe machine's CPU time during each (all processes, servers included; {cores} cores), median:")
+    for what, spent in busy.items():
+        print(f"  {what:<42} {spent:6.2f} s of CPU in {seconds[what]:5.2f} s:"
+              f" {spent / (seconds[what] * cores):4.0%} of the cores")
 
 if __name__ == "__main__":
     sys.exit(main())
