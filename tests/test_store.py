@@ -42,7 +42,6 @@ def test_schema_is_current_and_matches_the_models(store):
         assert columns == {field.column_name for field in model._meta.sorted_fields} | extra, model.__name__
 
 
-
 def test_open_tickets_come_most_urgent_first_whatever_due_times_the_rows_keep(store, mail, clock):
     """The load reads the tickets by the due time each row keeps, in batches, so that its sort has
     little left to do; the order is still the clocks' own when a kept due time is stale."""
@@ -62,7 +61,7 @@ def test_open_tickets_come_most_urgent_first_whatever_due_times_the_rows_keep(st
 
     assert len(unsorted) == 149
     assert [view.id for view in store.views()] == most_urgent_first()
-    # Kept due times that are wrong: all in reverse, or none at all.
+    # Kept due times that are wrong (the times the tickets came in), or none at all.
     store.db.execute_sql("UPDATE ticket SET next_due_at = created_at")
     assert [view.id for view in store.views()] == most_urgent_first()
     store.db.execute_sql("UPDATE ticket SET next_due_at = NULL")
