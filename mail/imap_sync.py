@@ -40,6 +40,7 @@ from frontdesk.storage.store import MessageRecord, Store
 from frontdesk.storage.sync_state import FolderPosition, folder_position, save_position
 
 from .credentials import Secret, resolve_secret
+from .imap_fetch import fetch_bodies
 from .imap_connect import ImapError, check_settings, close_quietly, connect_imap
 from .ingest import Ingestor, IngestSummary, prepare
 from .server_errors import reason
@@ -319,8 +320,8 @@ class MailboxSync:
         whole = [uid for uid in uids if uid in sizes and sizes[uid] <= self.limits.max_message]
         huge = [uid for uid in uids if uid in sizes and sizes[uid] > self.limits.max_message]
         head = f"BODY.PEEK[]<0.{self.limits.huge_head}>"
-        found = {uid: (data, b"BODY[]", None) for uid, data in _fetch(client, whole, "BODY.PEEK[]").items()}
-        found |= {uid: (data, b"BODY[]<0>", sizes[uid]) for uid, data in _fetch(client, huge, head).items()}
+        found = {uid: (data, b"BODY[]", None) for uid, data in fetch_bodies(client, whole, "BODY.PEEK[]").items()}
+        found |= {uid: (data, b"BODY[]<0>", sizes[uid]) for uid, data in fetch_bodies(client, huge, head).items()}
         return [
             _Fetched(uid, data[key], _utc(data.get(b"INTERNALDATE")), cut_from)
             for uid, (data, key, cut_from) in sorted(found.items())
@@ -558,10 +559,6 @@ def _one_ahead(items: Iterator[Item]) -> Iterator[Item]:
         previous = item
     if previous is not _END:
         yield previous
-
-
-def _fetch(client: IMAPClient, uids: list[int], body: str) -> dict[int, dict]:
-    return client.fetch(uids, [body, "INTERNALDATE"]) if uids else {}
 
 
 def _has_buffered_input(client: IMAPClient) -> bool:
