@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from frontdesk.mail import boundaries
-from frontdesk.mail.parse import Address, Attachment, ParsedMessage, _plain_addresses, parse_message
+from frontdesk.mail.parse import _PARSER, Address, Attachment, ParsedMessage, _plain_addresses, parse_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 FORBIDDEN = re.compile(
@@ -603,3 +603,23 @@ def test_the_feedparser_finds_boundaries_without_compiling_them(monkeypatch):
     parsed = parse_message(raw)
     assert made == [f"--{boundary}"], "this Python's feedparser builds the pattern install() knows"
     assert parsed.text.strip() == "First part." and [a.filename for a in parsed.attachments] == ["notes.txt"]
+
+
+def test_a_part_reads_its_content_type_again_after_any_header_change() -> None:
+    part = _PARSER.parsebytes(b"Content-Type: text/html\n\n<p>hi</p>")
+    assert part.get_content_type() == "text/html"
+    part.replace_header("Content-Type", "text/plain")
+    assert part.get_content_type() == "text/plain"
+    del part["Content-Type"]
+    assert part.get_content_type() == "text/plain"  # the default
+    part.set_default_type("message/rfc822")
+    assert part.get_content_type() == "message/rfc822"
+    part["Content-Type"] = "multipart/mixed"
+    assert part.get_content_type() == "multipart/mixed"
+    part.set_boundary("b")
+    assert part.get_content_type() == "multipart/mixed"
+    part.set_raw("Content-Type", "text/enriched")  # the first of two is the one read
+    del part["Content-Type"]
+    assert part.get_content_type() == "message/rfc822"
+    part.add_header("Content-Type", "image/png", name="a.png")
+    assert part.get_content_type() == "image/png"
