@@ -7,7 +7,7 @@ the fetching thread is.
     /work/venv/bin/python bench/sync.py [--messages 10000] [--samples 10] [--runs 3]
         [--no-postgresql] [--compare-with OTHER_VENV/bin/python]
 
-Needs Dovecot (`apt-get install dovecot-imapd`), for the mbsync row isync (`apt-get install
+Needs Dovecot (`apt-get install dovecot-imapd`), for the mbsync rows isync (`apt-get install
 isync`), and for the PostgreSQL rows Debian's postgresql (started as the tests start it). Everything goes over IMAPS on loopback. Timings are figures to compare, never pass/fail.
 See bench/README.md.
 """
@@ -84,12 +84,15 @@ def compile_build(python: str) -> None:
     subprocess.run([python, "-c", code, str(Path(__file__).parent)], check=True)
 
 
-def mbsync(server, folder: Path, mailbox: str) -> None:
+def mbsync(server, folder: Path, mailbox: str, fsync: bool = True) -> None:
+    """fsync: mbsync's default, each message on disk before the next (what a user runs). Without it,
+    mbsync does what frontdesk's SQLite does (WAL, synchronous=NORMAL: no sync per commit)."""
     fresh = Path(tempfile.mkdtemp(prefix="mbsync-", dir=folder))  # each run from empty, like frontdesk's
     maildir = fresh / "maildir"
     maildir.mkdir()
     config = fresh / "mbsyncrc"
     config.write_text(
+        f"FSync {'yes' if fsync else 'no'}\n\n"
         f"IMAPAccount bench\nHost localhost\nPort {server.imaps_port}\nUser {mailserver.USER}\n"
         f"Pass {mailserver.PASSWORD}\nSSLType IMAPS\nCertificateFile {server.cert}\n\n"
         "IMAPStore remote\nAccount bench\n\n"
@@ -255,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                 programs[f"frontdesk sync{label}, PostgreSQL"] = sync_into(python, "postgresql")
         if shutil.which("mbsync"):
             programs["mbsync pull into a Maildir"] = lambda: mbsync(server, folder, mailbox)
+            programs["mbsync pull, FSync no"] = lambda: mbsync(server, folder, mailbox, fsync=False)
         seconds, busy = interleaved_medians(programs, args.runs)
         base = None
         figures = {}
@@ -274,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         for what, spent in seconds.items():
             if what.startswith("frontdesk"):
                 against = f"; {spent / mbsync_seconds:.2f}x mbsync (target: below 1)" if mbsync_seconds else ""
+                if "mbsync pull, FSync no" in seconds:
+                    against += f", {spent / seconds['mbsync pull, FSync no']:.2f}x mbsync without fsync"
                 print(f"{what}: {spent / base.seconds:.2f}x the bare fetch (target: 2.5 at most){against}")
         delays = watch_latency(server, mailbox, config, folder / "tickets-0.db", args.samples)
         print(f"APPEND to ticket under `sync --watch`: median {statistics.median(delays) * 1000:.0f} ms, "
