@@ -17,7 +17,7 @@ import binascii
 import codecs
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import Message
@@ -93,9 +93,18 @@ class _RawHeaderPolicy(Compat32):
         return value
 
 
+def _forgetting_content_type(change: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(change)
+    def changed(part: _Part, *args: object) -> None:
+        part._content_type = None
+        change(part, *args)
+
+    return changed
+
+
 class _Part(Message):
     """A part that keeps its content type once read: the stdlib parser asks for it about fifteen
-    times a message, each time a scan of every header (a tenth of the parsing time)."""
+    times a message, each time a scan of every header (5% of the parsing)."""
 
     _content_type: str | None = None
 
@@ -105,29 +114,12 @@ class _Part(Message):
         return self._content_type
 
     # Everything that changes a header or the default type forgets it.
-    def set_raw(self, name: str, value: str) -> None:
-        self._content_type = None
-        super().set_raw(name, value)
-
-    def __setitem__(self, name: str, value: str) -> None:
-        self._content_type = None
-        super().__setitem__(name, value)
-
-    def __delitem__(self, name: str) -> None:
-        self._content_type = None
-        super().__delitem__(name)
-
-    def replace_header(self, name: str, value: str) -> None:
-        self._content_type = None
-        super().replace_header(name, value)
-
-    def set_boundary(self, boundary: str) -> None:
-        self._content_type = None
-        super().set_boundary(boundary)
-
-    def set_default_type(self, ctype: str) -> None:
-        self._content_type = None
-        super().set_default_type(ctype)
+    set_raw = _forgetting_content_type(Message.set_raw)
+    __setitem__ = _forgetting_content_type(Message.__setitem__)
+    __delitem__ = _forgetting_content_type(Message.__delitem__)
+    replace_header = _forgetting_content_type(Message.replace_header)
+    set_boundary = _forgetting_content_type(Message.set_boundary)
+    set_default_type = _forgetting_content_type(Message.set_default_type)
 
 
 _POLICY = _RawHeaderPolicy(message_factory=_Part)
