@@ -106,15 +106,15 @@ class _Part(Message):
     """A part that keeps its content type once read: the stdlib parser asks for it about fifteen
     times a message, each time a scan of every header (5% of the parsing)."""
 
-    _content_type: str | None = None
+    _content_type: tuple[int, str] | None = None  # with the number of headers it was read from
 
     def get_content_type(self) -> str:
-        if self._content_type is None:
-            self._content_type = super().get_content_type()
-        return self._content_type
+        known = self._content_type
+        if known is None or known[0] != len(self._headers):  # set_raw (the parser's) only appends
+            known = self._content_type = (len(self._headers), super().get_content_type())
+        return known[1]
 
-    # Everything that changes a header or the default type forgets it.
-    set_raw = _forgetting_content_type(Message.set_raw)
+    # The other changes to a header or to the default type forget it.
     __setitem__ = _forgetting_content_type(Message.__setitem__)
     __delitem__ = _forgetting_content_type(Message.__delitem__)
     replace_header = _forgetting_content_type(Message.replace_header)
