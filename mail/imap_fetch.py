@@ -18,7 +18,7 @@ from imapclient.response_parser import parse_fetch_response
 
 # "* 12 FETCH (UID 34 INTERNALDATE "25-Nov-2026 10:00:00 +0000" BODY[] {4123}", the literal, then ")"
 _HEAD = re.compile(
-    rb'(\d+) \((?:UID (?P<uid>\d+) |INTERNALDATE "(?P<date>[^"]*)" )*(?P<body>BODY\[\](?:<0>)?) \{(\d+)\}',
+    rb'(\d+) \((?:UID (?P<uid>\d+) |INTERNALDATE "(?P<date>[^"]*)" )*(?P<body>BODY\[\](?:<0>)?) \{(?P<size>\d+)\}',
     re.IGNORECASE,
 )
 _TAIL = re.compile(rb'(?: (?:UID (?P<uid>\d+)|INTERNALDATE "(?P<date>[^"]*)"))*\)', re.IGNORECASE)
@@ -55,7 +55,7 @@ def _read_simple(data: list) -> dict[int, dict[bytes, object]] | None:
             return None
         head_text, body = literal
         head, end = _HEAD.fullmatch(head_text), _TAIL.fullmatch(tail)
-        if head is None or end is None or len(body) != int(head[5]):
+        if head is None or end is None or len(body) != int(head["size"]):
             return None
         uid, date = head["uid"] or end["uid"], head["date"] or end["date"]
         received = _internaldate(date) if date is not None else None

@@ -40,8 +40,8 @@ from frontdesk.storage.store import MessageRecord, Store
 from frontdesk.storage.sync_state import FolderPosition, folder_position, save_position
 
 from .credentials import Secret, resolve_secret
-from .imap_fetch import fetch_bodies
 from .imap_connect import ImapError, check_settings, close_quietly, connect_imap
+from .imap_fetch import fetch_bodies
 from .ingest import Ingestor, IngestSummary, prepare
 from .server_errors import reason
 

@@ -114,8 +114,7 @@ class _Part(Message):
             known = self._content_type = (len(self._headers), super().get_content_type())
         return known[1]
 
-    # The other changes to a header or to the default type forget it.
-    __setitem__ = _forgetting_content_type(Message.__setitem__)
+    # The changes that may leave as many headers as before, and the default type, forget it.
     __delitem__ = _forgetting_content_type(Message.__delitem__)
     replace_header = _forgetting_content_type(Message.replace_header)
     set_boundary = _forgetting_content_type(Message.set_boundary)
